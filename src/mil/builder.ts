@@ -88,9 +88,12 @@ export function constant(
   return { type, data }
 }
 
+// The op methods are installed from the op table in the constructor; this merge types them.
+// eslint-disable-next-line @typescript-eslint/no-empty-object-type, @typescript-eslint/no-unsafe-declaration-merging
 export interface FunctionBuilder extends OpMethods {}
 
 /** Builds the body of one function. Names given to ops become their output var names. */
+// eslint-disable-next-line @typescript-eslint/no-unsafe-declaration-merging
 export class FunctionBuilder {
   readonly operations: Operation[] = []
   readonly #names = new Set<string>()
