@@ -33,7 +33,7 @@ for (const [name, dir] of Object.entries(DIRS)) {
         const full = tok.decode(ids, { skipSpecialTokens: skip })
         assert.equal(deltas.join(''), full, `${textName} (skip=${skip})`)
         for (const d of deltas) {
-          assert.ok(d.isWellFormed(), `${textName}: lone surrogate in ${JSON.stringify(d)}`)
+          assert.equal(Buffer.from(d).toString(), d, `${textName}: lone surrogate in a delta`)
           if (!full.includes('\ufffd')) assert.ok(!d.includes('\ufffd'), `${textName}: U+FFFD`)
         }
       }

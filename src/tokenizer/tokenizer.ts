@@ -2,13 +2,32 @@
 // few fixes needed to match the reference Rust `tokenizers` package id for id and string for string.
 import { readFile } from 'node:fs/promises'
 import { join } from 'node:path'
-import {
-  ByteFallbackDecoder,
-  SequenceDecoder,
-  Tokenizer as HfTokenizer,
-  type Decoder,
-} from '@huggingface/tokenizers'
+import * as hfLib from '@huggingface/tokenizers'
 import { FormatError } from '../util/errors.js'
+
+// The package's .d.ts files do not resolve under NodeNext (extensionless re-exports), so the few
+// members we use are typed here.
+interface HfDecoder {
+  decoders?: HfDecoder[]
+  text_decoder?: { decode(bytes: Uint8Array): string }
+}
+interface HfTokenizer {
+  encode(text: string, o: { add_special_tokens: boolean }): { ids: number[]; tokens: string[] }
+  decode(
+    ids: number[],
+    o: { skip_special_tokens: boolean; clean_up_tokenization_spaces: boolean },
+  ): string
+  id_to_token(id: number): string | undefined
+  token_to_id(token: string): number | undefined
+  decoder: HfDecoder | null
+  model: { vocab: string[] } | null
+}
+type Ctor<T> = abstract new (...args: never[]) => T
+const hf = hfLib as unknown as {
+  Tokenizer: new (json: object, config: object) => HfTokenizer
+  ByteFallbackDecoder: Ctor<HfDecoder>
+  SequenceDecoder: Ctor<HfDecoder>
+}
 
 /** A special-token entry of tokenizer_config.json: a plain string or an AddedToken-like object. */
 export type TokenSpec = string | { content: string } | null | undefined
@@ -76,8 +95,8 @@ export class Tokenizer {
   #special: Set<number>
   #ownSpecials: boolean
 
-  private constructor(hf: HfTokenizer, json: TokenizerJson, config: TokenizerConfig) {
-    this.#hf = hf
+  private constructor(lib: HfTokenizer, json: TokenizerJson, config: TokenizerConfig) {
+    this.#hf = lib
     this.config = config
     this.addedTokens = (json.added_tokens ?? []).map((t) => ({
       id: t.id,
@@ -87,7 +106,7 @@ export class Tokenizer {
     this.#special = new Set(this.addedTokens.filter((t) => t.special).map((t) => t.id))
     const resolve = (spec: TokenSpec): SpecialToken | undefined => {
       const content = tokenContent(spec)
-      const id = content === undefined ? undefined : hf.token_to_id(content)
+      const id = content === undefined ? undefined : lib.token_to_id(content)
       return id === undefined || content === undefined ? undefined : { id, content }
     }
     this.bos = resolve(config.bos_token)
@@ -97,7 +116,7 @@ export class Tokenizer {
     // Explicit add_bos_token/add_eos_token win over the post-processor, as transformers and llama.cpp do.
     this.#ownSpecials =
       typeof config.add_bos_token === 'boolean' || typeof config.add_eos_token === 'boolean'
-    this.vocabSize = hf.model?.vocab.length ?? 0
+    this.vocabSize = lib.model?.vocab.length ?? 0
   }
 
   /**
@@ -110,14 +129,14 @@ export class Tokenizer {
     source = 'tokenizer.json',
   ): Tokenizer {
     const json = checkTokenizerJson(tokenizerJson, source)
-    let hf: HfTokenizer
+    let lib: HfTokenizer
     try {
-      hf = new HfTokenizer(json, tokenizerConfig)
+      lib = new hf.Tokenizer(json, tokenizerConfig)
     } catch (err) {
       throw new FormatError(source, `unsupported tokenizer: ${(err as Error).message}`)
     }
-    if (hf.decoder) fixByteFallback(hf.decoder)
-    return new Tokenizer(hf, json, tokenizerConfig)
+    if (lib.decoder) fixByteFallback(lib.decoder)
+    return new Tokenizer(lib, json, tokenizerConfig)
   }
 
   /**
@@ -152,13 +171,12 @@ export class Tokenizer {
       return { ids: e.ids, pieces: e.tokens }
     }
     const e = this.#hf.encode(text, { add_special_tokens: false })
-    const ids = [...e.ids]
-    const pieces = [...e.tokens]
-    if (this.config.add_bos_token && this.bos)
-      (ids.unshift(this.bos.id), pieces.unshift(this.bos.content))
-    if (this.config.add_eos_token && this.eos)
-      (ids.push(this.eos.id), pieces.push(this.eos.content))
-    return { ids, pieces }
+    const bos = this.config.add_bos_token && this.bos ? [this.bos] : []
+    const eos = this.config.add_eos_token && this.eos ? [this.eos] : []
+    return {
+      ids: [...bos.map((t) => t.id), ...e.ids, ...eos.map((t) => t.id)],
+      pieces: [...bos.map((t) => t.content), ...e.tokens, ...eos.map((t) => t.content)],
+    }
   }
 
   /** Text of `ids`. Ids outside the vocabulary are skipped, as the Rust package does. */
@@ -228,9 +246,9 @@ async function readJson(file: string, required: boolean): Promise<unknown> {
  * The library's ByteFallback decoder uses a TextDecoder that drops a leading BOM (U+FEFF) and replaces a
  * bad byte run with a single U+FFFD; the Rust decoder keeps the BOM and gives one U+FFFD per byte.
  */
-function fixByteFallback(decoder: Decoder): void {
-  if (decoder instanceof SequenceDecoder) decoder.decoders.forEach(fixByteFallback)
-  if (decoder instanceof ByteFallbackDecoder) {
+function fixByteFallback(decoder: HfDecoder): void {
+  if (decoder instanceof hf.SequenceDecoder) decoder.decoders?.forEach(fixByteFallback)
+  if (decoder instanceof hf.ByteFallbackDecoder) {
     const strict = new TextDecoder('utf-8', { fatal: true, ignoreBOM: true })
     const rustLike = {
       decode(bytes: Uint8Array): string {
@@ -241,6 +259,6 @@ function fixByteFallback(decoder: Decoder): void {
         }
       },
     }
-    decoder.text_decoder = rustLike as TextDecoder
+    decoder.text_decoder = rustLike
   }
 }
