@@ -57,6 +57,8 @@ export interface LazyData {
   readonly lazy: true
   /** Identifies the bytes (e.g. `file@offset`): equal keys mean equal data, so writers can share blobs. */
   readonly key?: string
+  /** Where the data sits in a weight file, when it was read from one (printers show BLOBFILE). */
+  readonly blob?: { readonly path: string; readonly offset: number }
   load(): ArrayData
 }
 
