@@ -16,9 +16,10 @@
 // Every count and length is checked against the bytes left in the file before anything is
 // allocated, so a lying header cannot cause a huge allocation.
 
-import { closeSync, fstatSync, openSync, readSync } from 'node:fs'
+import { closeSync, fstatSync, readSync } from 'node:fs'
 import { FormatError } from '../util/errors.js'
 import { DEQUANT_TYPE_NAMES, GGML_TYPES } from './gguf-quants.js'
+import { openForRead, readRange, withFile } from './read-range.js'
 
 export const GGUF_MAGIC = 0x46554747 // "GGUF" read as a little-endian u32
 export const GGUF_DEFAULT_ALIGNMENT = 32
@@ -296,7 +297,7 @@ function placeTensors(
  * @example const g = readGguf('model.gguf'); g.metadata.get('general.architecture') // 'llama'
  */
 export function readGguf(path: string): GgufFile {
-  const fd = openFile(path)
+  const fd = openForRead(path)
   try {
     const c = new Cursor(path, fd, fstatSync(fd).size)
     const { version, nTensors, nKv } = readHeader(c)
@@ -358,45 +359,9 @@ function readAlignment(
   return v
 }
 
-function openFile(path: string): number {
-  try {
-    return openSync(path, 'r')
-  } catch (err) {
-    throw new FormatError(path, `cannot open: ${(err as Error).message}`)
-  }
-}
-
 /** Reads one tensor's raw bytes (exactly `info.byteLength`, from `info.fileOffset`). */
 export function readGgufTensorBytes(file: GgufFile, info: GgufTensorInfo): Uint8Array {
-  const fd = openFile(file.path)
-  try {
-    return readRange(file.path, fd, info.fileOffset, info.byteLength)
-  } finally {
-    closeSync(fd)
-  }
-}
-
-/** Reads `length` bytes at `position`, looping over short reads; throws if the file ends early. */
-export function readRange(
-  path: string,
-  fd: number,
-  position: number,
-  length: number,
-  into?: Uint8Array,
-): Uint8Array {
-  const buf = into ?? new Uint8Array(length)
-  const STEP = 1 << 30 // read(2) returns at most ~2 GiB per call
-  let got = 0
-  while (got < length) {
-    const r = readSync(fd, buf, got, Math.min(STEP, length - got), position + got)
-    if (r === 0)
-      throw new FormatError(
-        path,
-        `truncated: expected ${length} bytes at offset ${position}, got ${got}`,
-      )
-    got += r
-  }
-  return buf
+  return withFile(file.path, (fd) => readRange(file.path, fd, info.fileOffset, info.byteLength))
 }
 
 /**

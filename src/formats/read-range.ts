@@ -1,0 +1,49 @@
+import { closeSync, openSync, readSync } from 'node:fs'
+import { FormatError } from '../util/errors.js'
+
+// read(2) returns at most ~2 GiB per call, so large ranges are read in steps.
+const STEP = 1 << 30
+
+/**
+ * Reads `length` bytes at `position` into `into` (or a new array), looping over short reads.
+ * Throws FormatError naming `path` if the file ends first.
+ */
+export function readRange(
+  path: string,
+  fd: number,
+  position: number,
+  length: number,
+  into: Uint8Array = new Uint8Array(length),
+): Uint8Array {
+  let got = 0
+  while (got < length) {
+    const r = readSync(fd, into, got, Math.min(STEP, length - got), position + got)
+    if (r === 0) {
+      throw new FormatError(
+        path,
+        `truncated: expected ${length} bytes at offset ${position}, got ${got}`,
+      )
+    }
+    got += r
+  }
+  return into
+}
+
+/** Opens `path` for reading; a missing or unreadable file is a FormatError naming it. */
+export function openForRead(path: string): number {
+  try {
+    return openSync(path, 'r')
+  } catch (err) {
+    throw new FormatError(path, `cannot open: ${(err as Error).message}`)
+  }
+}
+
+/** Runs `fn` with a read-only descriptor for `path`, closing it afterwards. */
+export function withFile<T>(path: string, fn: (fd: number) => T): T {
+  const fd = openForRead(path)
+  try {
+    return fn(fd)
+  } finally {
+    closeSync(fd)
+  }
+}
