@@ -47,7 +47,9 @@ export type GgufValueType = (typeof GgufValueType)[keyof typeof GgufValueType]
 
 /**
  * A metadata value. Integers and floats are numbers, except 64-bit integers beyond 2^53, which
- * are bigints. Arrays are plain JS arrays (of strings, numbers, booleans or nested arrays).
+ * are bigints. A FLOAT32 is given as the shortest decimal that rounds to the stored float32
+ * (1e-5, not 9.999999747378752e-6), so Math.fround recovers it exactly. Arrays are plain JS
+ * arrays (of strings, numbers, booleans or nested arrays).
  */
 export type GgufValue = number | bigint | boolean | string | GgufValue[]
 
@@ -182,12 +184,22 @@ const READ_SCALAR: Record<number, (c: Cursor, what: string) => GgufValue> = {
   [GgufValueType.INT16]: (c, w) => c.i16(w),
   [GgufValueType.UINT32]: (c, w) => c.u32(w),
   [GgufValueType.INT32]: (c, w) => c.i32(w),
-  [GgufValueType.FLOAT32]: (c, w) => c.f32(w),
+  [GgufValueType.FLOAT32]: (c, w) => shortestF32(c.f32(w)),
   [GgufValueType.BOOL]: (c, w) => readBool(c, w),
   [GgufValueType.STRING]: (c, w) => c.str(w),
   [GgufValueType.UINT64]: (c, w) => c.u64(w),
   [GgufValueType.INT64]: (c, w) => c.i64(w),
   [GgufValueType.FLOAT64]: (c, w) => c.f64(w),
+}
+
+/** The shortest decimal that rounds to the same float32: 1e-5, not 9.999999747378752e-6. */
+function shortestF32(x: number): number {
+  if (!Number.isFinite(x)) return x
+  for (let p = 1; p < 9; p++) {
+    const v = Number(x.toPrecision(p))
+    if (Math.fround(v) === x) return v
+  }
+  return x
 }
 
 function readBool(c: Cursor, what: string): boolean {
