@@ -13,7 +13,7 @@ import type { Model } from './gen/coreml_pb.js'
 
 export * from './gen/coreml_pb.js'
 export * from './gen/mil_pb.js'
-export { create, clone, equals } from '@bufbuild/protobuf'
+export { create, clone, equals, fromBinary, toBinary, toJson } from '@bufbuild/protobuf'
 
 // Nesting budget for decoding. Each control-flow level (Operation → Block) costs two levels and
 // a typed Value about six, so 100 (the library default) is too tight for deep while_loop nests;
@@ -35,7 +35,10 @@ export function decodeModel(bytes: Uint8Array, file: string): Model {
   }
   // Every real model declares its specification version (≥ 1); garbage that happens to parse does not.
   if (model.specificationVersion < 1) {
-    throw new FormatError(file, `not a CoreML model: specificationVersion is ${model.specificationVersion}`)
+    throw new FormatError(
+      file,
+      `not a CoreML model: specificationVersion is ${model.specificationVersion}`,
+    )
   }
   return model
 }
