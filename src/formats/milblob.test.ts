@@ -258,7 +258,10 @@ for (const file of weightFiles) {
       const dtype = BLOB_DTYPE_OF[t.dataType]
       assert.ok(dtype, `dtype ${DataType[t.dataType]}`)
       const blob = r.read(v.value.value.offset, dtype)
-      const n = t.dimensions.reduce((a, d) => a * Number(d.dimension.value?.size ?? 0), 1)
+      const dims = t.dimensions.map((d) =>
+        d.dimension.case === 'constant' ? d.dimension.value.size : -1n,
+      )
+      const n = dims.reduce((a, d) => a * Number(d), 1)
       assert.equal(blob.elementCount, n, `blob at ${blob.offset}`)
     }
     r.close()
