@@ -206,7 +206,8 @@ export class FunctionBuilder {
       if (b) return b
       if (allowed.length === 1) return allowed[0]
       for (const d of domainOf.values()) if (allowed.includes(d) && isFloat(d)) return d
-      return allowed[0]
+      // Plain numbers default to int32 / fp32 (never int8: shapes and indices overflow it).
+      return (['int32', 'fp32'] as const).find((d) => allowed.includes(d)) ?? allowed[0]
     }
     const makeConst = (param: string, decl: { domain: string }, lit: unknown, suffix = '') => {
       const v = this.const(lit as Literal, `${opName}_${param}${suffix}`, literalDtype(decl.domain))
