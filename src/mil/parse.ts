@@ -248,6 +248,7 @@ class FunctionReader {
     const data = this.opts.resolveBlob?.(ref, type) ?? {
       lazy: true as const,
       key: `${path}@${offset}`,
+      blob: ref,
       load: (): never => {
         throw new FormatError(
           this.file,

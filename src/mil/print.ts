@@ -4,11 +4,18 @@
 // iOS16-style constexprs carry their parameters as attributes, and coreml_update_state is the
 // write_state + read_state pair (§5.4, §5.5). parse.ts reads it back.
 import { lookupOp } from './ops/index.js'
-import { walkOps, type Block, type MilFunction, type Operation, type Program, type Var } from './program.js'
+import {
+  walkOps,
+  type Block,
+  type MilFunction,
+  type Operation,
+  type Program,
+  type Var,
+} from './program.js'
 import { flexibilityText, buildInfoText } from './text-attrs.js'
 import { literalText, quote, typeText } from './text-values.js'
 import { OPSETS } from './types.js'
-import { isLazy, materialize, type LazyData, type TensorValue } from './value.js'
+import { isLazy, materialize, type TensorValue } from './value.js'
 
 export const DEFAULT_WEIGHT_PATH = '@model_path/weights/weight.bin'
 
@@ -21,17 +28,9 @@ export interface PrintOptions {
   readonly version?: string
 }
 
-/** Lazy data that knows where it was read from (what readCompiledModel makes). */
-export interface BlobLocatedData extends LazyData {
-  readonly blob: { readonly path: string; readonly offset: number }
-}
-
-const isBlobLocated = (d: unknown): d is BlobLocatedData =>
-  typeof d === 'object' && d !== null && 'blob' in d && typeof (d as BlobLocatedData).blob === 'object'
-
 /**
- * Prints a program as MIL text. Values with a blob location (from `blobOffsets`, or lazy data
- * read from a weight file) are printed as BLOBFILE references, all others inline.
+ * Prints a program as MIL text. Values with a blob location (from `blobOffsets`, else the
+ * `blob` of lazy data read from a weight file) are printed as BLOBFILE references, others inline.
  * @example printProgram(program, { blobOffsets }) // 'program(1.3)\n[buildInfo = ...]\n{\n    func main<ios18>(...'
  */
 export function printProgram(program: Program, opts: PrintOptions = {}): string {
@@ -153,12 +152,17 @@ class FunctionPrinter {
     const at =
       offset !== undefined
         ? { path: this.opts.weightPath ?? DEFAULT_WEIGHT_PATH, offset }
-        : isLazy(v.data) && isBlobLocated(v.data)
+        : isLazy(v.data)
           ? v.data.blob
           : undefined
     if (!at) return literalText(v.type, materialize(v))
-    return `${typeText(v.type)}(BLOBFILE(path = ${str(at.path)}, offset = uint64(${at.offset})))`
+    const path = at.path.startsWith(MODEL_PATH) ? at.path : blobPathInModel(at.path)
+    return `${typeText(v.type)}(BLOBFILE(path = ${str(path)}, offset = uint64(${at.offset})))`
   }
 }
+
+const MODEL_PATH = '@model_path/'
+/** Readers record the weight file's path on disk; in a model it is `weights/<file name>`. */
+const blobPathInModel = (path: string) => `${MODEL_PATH}weights/${path.split(/[\\/]/).pop()}`
 
 const str = (s: string) => `string(${quote(s)})`
