@@ -1,8 +1,10 @@
 import { AnemllError } from '../util/errors.js'
 import type { Command } from './command.js'
+import { inspectCommand } from './commands/inspect.js'
 
 /** The verb table: one line per command, each implemented in commands/<verb>.ts. */
 const COMMANDS: Command[] = [
+  inspectCommand,
   // one entry per verb
 ]
 
@@ -56,7 +58,9 @@ export async function main(argv: string[]): Promise<number> {
   const cmd = COMMANDS.find((c) => c.name === verb)
   if (!cmd) {
     const s = suggest(verb)
-    console.error(`anemll: unknown command '${verb}'.${s ? ` Did you mean '${s}'?` : ''} See 'anemll --help'.`)
+    console.error(
+      `anemll: unknown command '${verb}'.${s ? ` Did you mean '${s}'?` : ''} See 'anemll --help'.`,
+    )
     return 2
   }
   if (rest.includes('--help') || rest.includes('-h')) {
