@@ -8,7 +8,7 @@ const SHARED = process.env.ANEMLL_SHARED ?? join(import.meta.dirname, '../../../
 
 test('stop ids: eos lists, tokenizer eos and end-of-turn tokens', async () => {
   const llama = await Tokenizer.load(join(SHARED, 'tokenizers/llama3'))
-  // <|end_of_text|> 128001 (eos), <|eom_id|> 128008, <|eot_id|> 128009; the config's list adds nothing new.
+  // <|end_of_text|> 128001 is eos and <|eot_id|> 128009 ends a turn; 128008 (<|eom_id|> in 3.1) only via the config.
   assert.deepEqual(stopTokenIds(llama), [128001, 128009])
   assert.deepEqual(
     stopTokenIds(llama, { eos_token_id: [128001, 128008, 128009] }),

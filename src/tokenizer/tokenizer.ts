@@ -140,8 +140,8 @@ export class Tokenizer {
   }
 
   /**
-   * Loads tokenizer.json, tokenizer_config.json, special_tokens_map.json and chat_template.jinja from
-   * a model folder (only tokenizer.json is required).
+   * Loads tokenizer.json, tokenizer_config.json, special_tokens_map.json and chat_template.{jinja,json}
+   * from a model folder (only tokenizer.json is required).
    */
   static async load(dir: string): Promise<Tokenizer> {
     const file = join(dir, 'tokenizer.json')
@@ -153,6 +153,11 @@ export class Tokenizer {
       unknown
     > | null
     for (const [key, value] of Object.entries(map ?? {})) config[key] ??= value
+    // Newer transformers save the template beside the config; those files win, as there.
+    const tmpl = (await readJson(join(dir, 'chat_template.json'), false)) as {
+      chat_template?: TokenizerConfig['chat_template']
+    } | null
+    if (tmpl?.chat_template) config.chat_template = tmpl.chat_template
     const jinja = await readFile(join(dir, 'chat_template.jinja'), 'utf8').catch(() => undefined)
     if (jinja !== undefined) config.chat_template = jinja
     return Tokenizer.fromJSON(json, config, file)
