@@ -2,7 +2,7 @@
 // tree. Meaning (scopes, op specs, values) is given in parse.ts. Accepts both printer generations:
 // `tensor<string, []>("x")` and `string("x")` scalars, `program(1.0)` and `program(1.3)`.
 import { FormatError } from '../util/errors.js'
-import { numberValue, tokenize, type Token } from './text-lexer.js'
+import { Lexer, numberValue, type Token } from './text-lexer.js'
 import { isDType, state, tensor, type Dim, type ValueType } from './types.js'
 
 /** Where a syntax element starts, for error messages. */
@@ -80,14 +80,16 @@ const TYPE_WORDS = new Set(['tensor', 'state', 'list', 'tuple', 'dict'])
 
 /** Parses MIL text into a syntax tree; errors are FormatError(file, 'line L col C: ...'). */
 export function parseMilSyntax(text: string, file: string): ProgramAst {
-  return new SyntaxParser(tokenize(text, file), file).program()
+  return new SyntaxParser(new Lexer(text, file), file).program()
 }
 
 class SyntaxParser {
-  #i = 0
   #depth = 0
+  /** Tokens read ahead (at most two) and the last one consumed. */
+  readonly #ahead: Token[] = []
+  #prev: Token | undefined
   constructor(
-    readonly tokens: readonly Token[],
+    readonly lexer: Lexer,
     readonly file: string,
   ) {}
 
@@ -319,7 +321,8 @@ class SyntaxParser {
   }
 
   peek(k = 0): Token {
-    return this.tokens[Math.min(this.#i + k, this.tokens.length - 1)]
+    while (this.#ahead.length <= k) this.#ahead.push(this.lexer.next())
+    return this.#ahead[k]
   }
 
   peekIs(punct: string, k = 0): boolean {
@@ -328,12 +331,12 @@ class SyntaxParser {
   }
 
   prev(): Token {
-    return this.tokens[this.#i - 1]
+    return this.#prev ?? this.peek()
   }
 
   next(): Token {
     const t = this.peek()
-    if (t.kind !== 'eof') this.#i++
+    if (t.kind !== 'eof') this.#prev = this.#ahead.shift()
     return t
   }
 
@@ -344,7 +347,7 @@ class SyntaxParser {
 
   accept(punct: string): boolean {
     if (!this.peekIs(punct)) return false
-    this.#i++
+    this.next()
     return true
   }
 
@@ -355,7 +358,7 @@ class SyntaxParser {
   word(w: string): void {
     const t = this.peek()
     if (t.kind !== 'ident' || t.text !== w) this.expected(`'${w}'`)
-    this.#i++
+    this.next()
   }
 
   ident(what: string): string {

@@ -28,91 +28,92 @@ const ESCAPES: Record<string, string> = {
   '0': '\0',
 }
 
-/** Splits MIL text into tokens. Syntax errors are FormatErrors naming `file`, line and column. */
-export function tokenize(text: string, file: string): Token[] {
-  const tokens: Token[] = []
-  let i = 0
-  let line = 1
-  let lineStart = 0
-  const fail = (msg: string): never => {
-    throw new FormatError(file, `line ${line} col ${i - lineStart + 1}: ${msg}`)
-  }
-  while (i < text.length) {
-    const c = text[i]
-    if (c === '\n') {
-      i++
-      line++
-      lineStart = i
-      continue
+/**
+ * Reads MIL text one token at a time (memory stays flat however long the text is). Syntax
+ * errors are FormatErrors naming `file`, line and column.
+ */
+export class Lexer {
+  #i = 0
+  #line = 1
+  #lineStart = 0
+
+  constructor(
+    readonly text: string,
+    readonly file: string,
+  ) {}
+
+  next(): Token {
+    const text = this.text
+    let i = this.#i
+    const fail = (msg: string): never => {
+      throw new FormatError(this.file, `line ${this.#line} col ${i - this.#lineStart + 1}: ${msg}`)
     }
-    if (c === ' ' || c === '\t' || c === '\r') {
-      i++
-      continue
+    const emit = (kind: TokenKind, value: string, end: number, col: number): Token => {
+      this.#i = end
+      return { kind, text: value, line: this.#line, col }
     }
-    if (c === '/' && text[i + 1] === '/') {
-      while (i < text.length && text[i] !== '\n') i++
-      continue
-    }
-    const col = i - lineStart + 1
-    if (c === '-' && text[i + 1] === '>') {
-      tokens.push({ kind: 'punct', text: '->', line, col })
-      i += 2
-      continue
-    }
-    if (
-      c === '-' ||
-      (c >= '0' && c <= '9') ||
-      ((c === 'i' || c === 'n') && startsNumber(text, i))
-    ) {
-      NUMBER.lastIndex = i
-      const m = NUMBER.exec(text)
-      if (!m) fail(`expected a number, got '${text.slice(i, i + 12)}'`)
-      tokens.push({ kind: 'number', text: m![0], line, col })
-      i += m![0].length
-      continue
-    }
-    if (IDENT_START.test(c)) {
-      let j = i + 1
-      while (j < text.length && IDENT_PART.test(text[j])) j++
-      tokens.push({ kind: 'ident', text: text.slice(i, j), line, col })
-      i = j
-      continue
-    }
-    if (c === '"') {
-      let value = ''
-      let j = i + 1
-      for (;;) {
-        if (j >= text.length || text[j] === '\n') fail('unterminated string')
-        const d = text[j]
-        if (d === '"') break
-        if (d === '\\') {
-          const e = text[j + 1]
-          if (e === 'x' && /^[0-9a-fA-F]{2}$/.test(text.slice(j + 2, j + 4))) {
-            value += String.fromCharCode(parseInt(text.slice(j + 2, j + 4), 16))
-            j += 4
+    while (i < text.length) {
+      const c = text[i]
+      if (c === '\n') {
+        i++
+        this.#line++
+        this.#lineStart = i
+        continue
+      }
+      if (c === ' ' || c === '\t' || c === '\r') {
+        i++
+        continue
+      }
+      if (c === '/' && text[i + 1] === '/') {
+        while (i < text.length && text[i] !== '\n') i++
+        continue
+      }
+      const col = i - this.#lineStart + 1
+      if (c === '-' && text[i + 1] === '>') return emit('punct', '->', i + 2, col)
+      if (
+        c === '-' ||
+        (c >= '0' && c <= '9') ||
+        ((c === 'i' || c === 'n') && startsNumber(text, i))
+      ) {
+        NUMBER.lastIndex = i
+        const m = NUMBER.exec(text)
+        if (!m) fail(`expected a number, got '${text.slice(i, i + 12)}'`)
+        return emit('number', m![0], i + m![0].length, col)
+      }
+      if (IDENT_START.test(c)) {
+        let j = i + 1
+        while (j < text.length && IDENT_PART.test(text[j])) j++
+        return emit('ident', text.slice(i, j), j, col)
+      }
+      if (c === '"') {
+        let value = ''
+        let j = i + 1
+        for (;;) {
+          if (j >= text.length || text[j] === '\n') fail('unterminated string')
+          const d = text[j]
+          if (d === '"') break
+          if (d === '\\') {
+            const e = text[j + 1]
+            if (e === 'x' && /^[0-9a-fA-F]{2}$/.test(text.slice(j + 2, j + 4))) {
+              value += String.fromCharCode(parseInt(text.slice(j + 2, j + 4), 16))
+              j += 4
+              continue
+            }
+            if (!(e in ESCAPES)) fail(`unknown escape '\\${e ?? ''}' in string`)
+            value += ESCAPES[e]
+            j += 2
             continue
           }
-          if (!(e in ESCAPES)) fail(`unknown escape '\\${e ?? ''}' in string`)
-          value += ESCAPES[e]
-          j += 2
-          continue
+          value += d
+          j++
         }
-        value += d
-        j++
+        return emit('string', value, j + 1, col)
       }
-      tokens.push({ kind: 'string', text: value, line, col })
-      i = j + 1
-      continue
+      if (PUNCT.has(c)) return emit('punct', c, i + 1, col)
+      fail(`unexpected character '${c}'`)
     }
-    if (PUNCT.has(c)) {
-      tokens.push({ kind: 'punct', text: c, line, col })
-      i++
-      continue
-    }
-    fail(`unexpected character '${c}'`)
+    return emit('eof', 'end of file', i, i - this.#lineStart + 1)
   }
-  tokens.push({ kind: 'eof', text: 'end of file', line, col: i - lineStart + 1 })
-  return tokens
 }
 
 // `inf`/`nan` are numbers only when not the start of an identifier such as `input`.

@@ -136,7 +136,7 @@ export function tensorFromRaw(
     items.forEach((r, i) => {
       if (r.kind !== 'number' || !/^-?\d+$/.test(r.text)) bad(r)
       const v = BigInt((r as { text: string }).text)
-      if (BigInt.asIntN(64, v) !== v && BigInt.asUintN(64, v) !== v) bad(r)
+      if ((dtype === 'int64' ? BigInt.asIntN(64, v) : BigInt.asUintN(64, v)) !== v) bad(r)
       out[i] = v
     })
     return { type, data: out }
