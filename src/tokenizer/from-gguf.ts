@@ -16,7 +16,6 @@ type Meta = ReadonlyMap<string, GgufValue>
 const TOKEN_TYPE = { unknown: 2, control: 3, userDefined: 4 } as const
 
 // Pre-tokenizer regexes as the models' own tokenizer.json files spell them.
-;("'s|'t|'re|'ve|'m|'ll|'d| ?\\p{L}+| ?\\p{N}+| ?[^\\s\\p{L}\\p{N}]+|\\s+(?!\\S)|\\s+")
 const LLAMA3_REGEX =
   "(?i:'s|'t|'re|'ve|'m|'ll|'d)|[^\\r\\n\\p{L}\\p{N}]?\\p{L}+|\\p{N}{1,3}| ?[^\\s\\p{L}\\p{N}]+[\\r\\n]*|\\s*[\\r\\n]+|\\s+(?!\\S)|\\s+"
 const QWEN2_REGEX =
