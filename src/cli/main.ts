@@ -1,4 +1,5 @@
 import { AnemllError } from '../util/errors.js'
+import { VERSION } from '../version.js'
 import type { Command } from './command.js'
 import { inspectCommand } from './commands/inspect.js'
 
@@ -7,8 +8,6 @@ const COMMANDS: Command[] = [
   inspectCommand,
   // one entry per verb
 ]
-
-export const VERSION = '0.1.0'
 
 function usage(): string {
   const width = Math.max(...COMMANDS.map((c) => c.name.length))

@@ -1,0 +1,122 @@
+// Checkpoint tensors as graph constants. Values load lazily while the package is written, and the
+// same tensor used by several functions (infer and prefill) is one object, so it is read,
+// quantized and stored once.
+import type { Checkpoint } from '../checkpoint/checkpoint.js'
+import { floatsToHalfs } from '../util/fp16.js'
+import { tensor } from '../mil/types.js'
+import type { LazyData, TensorValue } from '../mil/value.js'
+
+/** LUT settings for one weight: `bits` per index, `groupSize` output channels per LUT (0 = one LUT). */
+export interface LutSpec {
+  bits: number
+  groupSize: number
+}
+
+/** Result of palettizing one weight (see src/quant). */
+export interface Palettized {
+  indices: TensorValue
+  lut: TensorValue
+  sqnrDb: number
+}
+
+export type Quantizer = (
+  values: Float32Array,
+  shape: number[],
+  spec: LutSpec,
+  name: string,
+) => Palettized
+
+/** A weight as the graph sees it: dense fp16, or LUT indices + table. */
+export type GraphWeight =
+  | { kind: 'dense'; value: TensorValue }
+  | { kind: 'lut'; indices: TensorValue; lut: TensorValue; spec: LutSpec }
+
+export interface QuantReport {
+  name: string
+  shape: number[]
+  bits: number
+  groupSize: number
+  sqnrDb: number
+}
+
+/** Hands out weights by Hugging Face name, reshaped, in fp16 or palettized. */
+export class WeightBank {
+  readonly #cache = new Map<string, GraphWeight>()
+  /** SQNR of every palettized weight, filled in as the package is written. */
+  readonly quantReports: QuantReport[] = []
+
+  constructor(
+    readonly ckpt: Checkpoint,
+    readonly quantize?: Quantizer,
+  ) {}
+
+  has(name: string): boolean {
+    return this.ckpt.tensorNames().includes(name)
+  }
+
+  /** Source shape of a checkpoint tensor. */
+  shapeOf(name: string): number[] {
+    return this.ckpt.tensorInfo(name).shape
+  }
+
+  /**
+   * The weight `name` viewed with `shape` (same element count, row-major, no transpose), or a
+   * row range of it (`rows`: [start, end) of axis 0) for split LM heads.
+   */
+  get(name: string, shape: number[], lut?: LutSpec, rows?: [number, number]): GraphWeight {
+    const key = `${name}|${shape.join(',')}|${lut ? `${lut.bits},${lut.groupSize}` : 'fp16'}|${rows ?? ''}`
+    const hit = this.#cache.get(key)
+    if (hit) return hit
+    const read = () => {
+      const all = this.ckpt.readTensor(name)
+      if (!rows) return all
+      const cols = all.length / this.shapeOf(name)[0]
+      return all.subarray(rows[0] * cols, rows[1] * cols)
+    }
+    const w = lut && this.quantize ? this.#lut(name, shape, lut, read) : dense(shape, read, key)
+    this.#cache.set(key, w)
+    return w
+  }
+
+  #lut(name: string, shape: number[], spec: LutSpec, read: () => Float32Array): GraphWeight {
+    const groups = spec.groupSize > 0 ? shape[0] / spec.groupSize : 1
+    const lutShape = [groups, ...shape.slice(1).map(() => 1), 2 ** spec.bits, 1]
+    // Palettized once, when the first of indices/lut is written; dropped once both were taken.
+    let memo: Palettized | undefined
+    let taken = 0
+    const get = () => {
+      if (!memo) {
+        memo = this.quantize!(read(), shape, spec, name)
+        this.quantReports.push({
+          name,
+          shape,
+          bits: spec.bits,
+          groupSize: spec.groupSize,
+          sqnrDb: memo.sqnrDb,
+        })
+      }
+      const m = memo
+      if (++taken % 2 === 0) memo = undefined
+      return m
+    }
+    const lazy = (pick: (p: Palettized) => TensorValue): LazyData => ({
+      lazy: true,
+      load: () => {
+        const d = pick(get()).data
+        if ('lazy' in d) return d.load()
+        return d
+      },
+    })
+    return {
+      kind: 'lut',
+      spec,
+      indices: { type: tensor(`uint${spec.bits}` as 'uint4', shape), data: lazy((p) => p.indices) },
+      lut: { type: tensor('fp16', lutShape), data: lazy((p) => p.lut) },
+    }
+  }
+}
+
+function dense(shape: number[], read: () => Float32Array, key: string): GraphWeight {
+  const data: LazyData = { lazy: true, key: `ckpt:${key}`, load: () => floatsToHalfs(read()) }
+  return { kind: 'dense', value: { type: tensor('fp16', shape), data } }
+}
