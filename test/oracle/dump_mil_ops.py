@@ -1,8 +1,9 @@
 """Dumps what coremltools reads from an .mlpackage, as JSON, for comparison with our readers.
 
-Usage: dump_mil_ops.py <model.mlpackage>
+Usage: dump_mil_ops.py <model.mlpackage>...
 
-Output (one JSON object on stdout):
+Output: one JSON object on stdout, {package path: dump} (one import of coremltools for all),
+each dump holding:
   specVersion, defaultFunction
   functions: {name: {opset, inputs: [{name, type}], outputs: [name], ops: [op]}}
     op: {type, name, outputs: [{name, type}], inputs: {param: [var name | null]},
@@ -120,7 +121,7 @@ def flat(a):
     return [int(x) for x in a.reshape(-1)]
 
 
-def main(pkg):
+def dump(pkg):
     spec = ct.utils.load_spec(pkg)
     weights = os.path.join(pkg, "Data", "com.apple.CoreML", "weights")
     prog = spec.mlProgram
@@ -138,7 +139,10 @@ def main(pkg):
     if blobs:
         reader = _BlobStorageReader(os.path.join(weights, "weight.bin"))
         for off, dtype in blobs.items():
-            blob_values[str(off)] = {"dtype": dtype, "values": flat(getattr(reader, READ[dtype])(off))}
+            data = getattr(reader, READ[dtype])(off)
+            if dtype == "fp16":  # the reader returns the raw bit patterns
+                data = np.asarray(data).view(np.float16)
+            blob_values[str(off)] = {"dtype": dtype, "values": flat(data)}
     dense = {}
     pymil = load_pymil(spec, spec.specificationVersion, weights)
     for fn in pymil.functions.values():
@@ -146,14 +150,14 @@ def main(pkg):
             if op.op_type.startswith("constexpr_"):
                 v = op.materialized_val_inference()
                 dense[op.name] = {"dtype": str(v.dtype), "shape": list(v.shape), "values": flat(v)}
-    print(json.dumps({
+    return {
         "specVersion": spec.specificationVersion,
         "defaultFunction": spec.description.defaultFunctionName or "main",
         "functions": functions,
         "blobs": blob_values,
         "dense": dense,
-    }))
+    }
 
 
 if __name__ == "__main__":
-    main(sys.argv[1])
+    print(json.dumps({pkg: dump(pkg) for pkg in sys.argv[1:]}))
