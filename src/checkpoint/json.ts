@@ -25,8 +25,10 @@ export function readJsonFile(path: string): unknown {
 
 /** Parses JSON text (see readJsonFile); `path` names the source in errors. */
 export function parseJson(path: string, text: string): unknown {
+  // The marker's NUL is written as the escape \u0000 (raw control characters are not allowed
+  // in JSON strings); JSON.parse decodes it back into MARK.
   const marked = text.replace(TOKENS, (m, bare: string | undefined) =>
-    bare ? `"${MARK}${bare}"` : m,
+    bare ? `"\\u0000nonfinite:${bare}"` : m,
   )
   try {
     return JSON.parse(marked, (_k, v: unknown) =>

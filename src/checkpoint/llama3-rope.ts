@@ -39,7 +39,7 @@ export function llama3ScalingFromFreqs(
   if (freqs.length !== headDim / 2)
     return `has ${freqs.length} values, expected head_dim/2 = ${headDim / 2}`
   const factor = Math.max(...freqs)
-  if (Math.min(...freqs) !== 1) return 'does not start at 1 (not llama3 scaling)'
+  if (freqs[0] !== 1) return 'does not start at 1 (not llama3 scaling)'
   if (factor === 1) return null
   // In the blend, 1/f = (1 - s)/factor + s with s linear in x = original/wavelen: fit the line.
   const pts: [number, number][] = []
