@@ -129,39 +129,65 @@ export interface OracleReport {
   opCounts?: Record<string, Record<string, number>>
   /** Ops per function after re-serializing with coremltools (only with { roundtrip: true }). */
   roundtripOpCounts?: Record<string, number>
+  /** The script itself failed on this package (a bug in the oracle, not a verdict). */
+  internal?: boolean
+}
+
+/** Options of the coremltools validation helpers. */
+export interface ValidateOptions {
+  /** Also re-serialize each loaded program with coremltools (reports roundtripOpCounts). */
+  roundtrip?: boolean
+  timeoutMs?: number
 }
 
 /**
- * Validates an .mlpackage with coremltools (on a copy; the original is never touched).
- * Resolves with ok: false and the reason when the package is invalid; rejects when the oracle
- * itself cannot run or crashes.
+ * Validates .mlpackage directories with coremltools in one Python process (importing
+ * coremltools takes seconds), each on a copy. One report per path, in order; an invalid package
+ * gets ok: false and the reason, and a crash of the script on one package gets internal: true.
+ * Rejects when the oracle cannot run at all.
  */
-export function validateWithCoremltools(
-  pkgPath: string,
-  opts: { roundtrip?: boolean; timeoutMs?: number } = {},
-): Promise<OracleReport> {
+export function validateAllWithCoremltools(
+  pkgPaths: string[],
+  opts: ValidateOptions = {},
+): Promise<OracleReport[]> {
   const script = join(ORACLE_DIR, 'validate_mlpackage.py')
-  const args = [script, resolve(pkgPath), '--json', ...(opts.roundtrip ? ['--roundtrip'] : [])]
+  const args = [script, ...pkgPaths.map((p) => resolve(p)), '--json']
+  if (opts.roundtrip) args.push('--roundtrip')
+  const timeout = opts.timeoutMs ?? DEFAULT_TIMEOUT_MS * Math.max(1, pkgPaths.length / 4)
   return new Promise((done, fail) => {
     execFile(
       requirePython(),
       args,
-      {
-        env: childEnv(),
-        encoding: 'utf8',
-        maxBuffer: MAX_BUFFER,
-        timeout: opts.timeoutMs ?? DEFAULT_TIMEOUT_MS,
-      },
+      { env: childEnv(), encoding: 'utf8', maxBuffer: MAX_BUFFER, timeout },
       (err, stdout, stderr) => {
         const code = err ? (err as { code?: unknown }).code : 0
-        const line = stdout.trim().split('\n').pop() ?? ''
-        if ((code === 0 || code === 1) && line.startsWith('{')) {
-          done(JSON.parse(line) as OracleReport)
+        const lines = stdout.split('\n').filter((l) => l.startsWith('{'))
+        if (
+          pkgPaths.length > 0 &&
+          lines.length === pkgPaths.length &&
+          [0, 1, 3].includes(code as number)
+        ) {
+          done(lines.map((l) => JSON.parse(l) as OracleReport))
           return
         }
-        const why = `${line}\n${stderr.replace(NOISE, '')}`.trim()
+        const why = `${stdout.trim().split('\n').pop() ?? ''}\n${stderr.replace(NOISE, '')}`.trim()
         fail(new Error(`validate_mlpackage.py failed (exit ${String(code)}): ${why}`))
       },
     )
   })
+}
+
+/**
+ * Validates one .mlpackage with coremltools (on a copy; the original is never touched).
+ * Resolves with ok: false and the reason when the package is invalid; rejects when the oracle
+ * itself cannot run or crashes.
+ * @example const r = await validateWithCoremltools('out/model.mlpackage'); assert.ok(r.ok, r.error)
+ */
+export async function validateWithCoremltools(
+  pkgPath: string,
+  opts: ValidateOptions = {},
+): Promise<OracleReport> {
+  const [report] = await validateAllWithCoremltools([pkgPath], opts)
+  if (report.internal) throw new Error(`validate_mlpackage.py crashed: ${report.error}`)
+  return report
 }

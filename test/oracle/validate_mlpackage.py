@@ -1,7 +1,7 @@
 #!/usr/bin/env python3
 """Validates an .mlpackage with coremltools (test oracle; never used by the product).
 
-Usage: validate_mlpackage.py PKG.mlpackage [--json] [--roundtrip]
+Usage: validate_mlpackage.py PKG.mlpackage... [--json] [--roundtrip]
 
 Checks (on a temporary copy, because coremltools rewrites Manifest.json):
   1. structure coremltools does not check itself (mlpkg_checks.py: manifest, spec/opset,
@@ -11,26 +11,29 @@ Checks (on a temporary copy, because coremltools rewrites Manifest.json):
      (const ops included) must match the inferred one;
   3. --roundtrip: re-serializes the loaded program with mil_convert.
 
-Text mode prints "OK: ..." or "INVALID: <reason>". --json prints one object:
+Text mode prints "OK: ..." or "INVALID: <reason>" per package. --json prints one line per
+package (in argument order), each one object:
   { ok, specVersion, defaultFunction,
     functions: { fname: { inputs: [{name, dtype, shape}], outputs: [...], states: [...] } },
-    opCounts: { fname: { opType: n } }, error? }
+    opCounts: { fname: { opType: n } }, roundtripOpCounts?: { fname: n },
+    error?, internal? }
 Signatures come from coremltools' program after type inference (inputs and states from the
 function's input vars, outputs from the block outputs' inferred types). dtype is the MIL name
 (fp16, fp32, int32, bool, ...); an unknown dimension is null; a non-tensor output (e.g. a list)
 has shape null and dtype set to its type name. opCounts counts the ops of the proto block as
 serialized (write_state stays write_state), nested blocks included.
-Exit status: 0 valid, 1 invalid, 2 usage error, 3 internal error of this script.
+Exit status (worst over the packages): 0 valid, 1 invalid, 2 usage error, 3 internal error of
+this script (the report then has internal: true).
 """
 
 import json
 import logging
 import os
-
-os.environ.setdefault("TQDM_DISABLE", "1")  # coremltools' pass progress bars
 import shutil
 import sys
 import tempfile
+
+os.environ.setdefault("TQDM_DISABLE", "1")  # coremltools' pass progress bars
 
 
 class _DropImportNoise(logging.Filter):
@@ -180,35 +183,42 @@ def validate(work, want_roundtrip):
     return report
 
 
-def main(argv):
-    args = [a for a in argv if not a.startswith("--")]
-    flags = {a for a in argv if a.startswith("--")}
-    if len(args) != 1 or flags - {"--json", "--roundtrip"}:
-        print(__doc__, file=sys.stderr)
-        return 2
-    src = args[0]
+def check(src, want_roundtrip):
+    """Report for one package; never raises."""
     tmp = tempfile.mkdtemp(prefix="validate-mlpackage-")
     try:
         if not os.path.isdir(src):
             raise Invalid(f"{src}: not a directory")
         work = os.path.join(tmp, "copy.mlpackage")
         shutil.copytree(src, work)  # coremltools rewrites Manifest.json
-        report = validate(work, "--roundtrip" in flags)
+        return validate(work, want_roundtrip)
     except Invalid as e:
-        report = {"ok": False, "error": str(e)}
-    except Exception as e:  # a bug here, not a verdict on the package: exit 3
-        report = {"ok": False, "error": f"internal error: {type(e).__name__}: {e}", "internal": True}
+        return {"ok": False, "error": str(e)}
+    except Exception as e:  # a bug here, not a verdict on the package
+        return {"ok": False, "error": f"internal error: {type(e).__name__}: {e}", "internal": True}
     finally:
         shutil.rmtree(tmp, ignore_errors=True)
-    if "--json" in flags:
-        print(json.dumps(report))
-    elif report["ok"]:
-        print(f"OK: spec {report['specVersion']}, functions {list(report['functions'])}")
-        if "roundtripOpCounts" in report:
-            print(f"OK: round trip re-serialized, op counts {report['roundtripOpCounts']}")
-    else:
-        print(f"INVALID: {report['error']}")
-    return 0 if report["ok"] else 3 if report.get("internal") else 1
+
+
+def main(argv):
+    pkgs = [a for a in argv if not a.startswith("--")]
+    flags = {a for a in argv if a.startswith("--")}
+    if not pkgs or flags - {"--json", "--roundtrip"}:
+        print(__doc__, file=sys.stderr)
+        return 2
+    status = 0
+    for src in pkgs:  # one process for many packages: coremltools takes a while to import
+        report = check(src, "--roundtrip" in flags)
+        if "--json" in flags:
+            print(json.dumps(report), flush=True)
+        elif report["ok"]:
+            print(f"OK: {src}: spec {report['specVersion']}, functions {list(report['functions'])}")
+            if "roundtripOpCounts" in report:
+                print(f"OK: round trip re-serialized, op counts {report['roundtripOpCounts']}")
+        else:
+            print(f"INVALID: {src}: {report['error']}", flush=True)
+        status = max(status, 0 if report["ok"] else 3 if report.get("internal") else 1)
+    return status
 
 
 if __name__ == "__main__":
