@@ -1,16 +1,4 @@
-// Human-readable numbers for CLI output.
-
-/** 1536 → "1.5 KB"; decimal units, as disk sizes are shown on macOS. */
-export function formatBytes(n: number): string {
-  const units = ['B', 'KB', 'MB', 'GB', 'TB']
-  let v = n
-  let u = 0
-  while (v >= 1000 && u < units.length - 1) {
-    v /= 1000
-    u++
-  }
-  return `${u === 0 ? v : v.toFixed(v < 10 ? 2 : 1)} ${units[u]}`
-}
+// Plain-text tables for CLI output.
 
 /** Left-aligned columns, two spaces apart. */
 export function table(rows: string[][], indent = ''): string {

@@ -3,7 +3,8 @@ import { openModel } from '../../package/open.js'
 import { summarize, type ModelSummary, type WeightStat } from '../../package/summary.js'
 import type { TensorSig } from '../../package/signature.js'
 import { UsageError } from '../../util/errors.js'
-import { formatBytes, table } from '../../util/format.js'
+import { table } from '../../util/format.js'
+import { formatBytes } from '../../util/progress.js'
 import { parseFlags, type Command } from '../command.js'
 
 const HELP = `Usage: anemll inspect <model.mlpackage | model.mlmodelc> [--mil] [--json] [--strict]

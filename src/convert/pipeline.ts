@@ -1,0 +1,310 @@
+// `anemll convert`: checkpoint → ANEMLL's parts + meta.yaml, in ANEMLL's step order so
+// `--restart` / `--only` mean the same thing. Every file is written to a temp name and renamed,
+// finished steps are recorded, and a rerun with the same options resumes after the last one.
+import { createHash } from 'node:crypto'
+import { existsSync, mkdirSync, readFileSync, renameSync, writeFileSync } from 'node:fs'
+import { join } from 'node:path'
+import { archFor } from '../arch/registry.js'
+import {
+  chunkModel,
+  embeddingsModel,
+  lmHeadModel,
+  lmHeadSplit,
+  monolithicModel,
+  type PartOptions,
+} from '../arch/parts.js'
+import { WeightBank, type LutSpec, type QuantReport, type Quantizer } from '../arch/weights.js'
+import { openCheckpoint, type Checkpoint } from '../checkpoint/checkpoint.js'
+import type { CoreMLModel } from '../package/model.js'
+import { writePackage } from '../package/write.js'
+import { VERSION } from '../version.js'
+import { autoChunks } from './chunking.js'
+import { compilePackages } from './compile.js'
+import { lintPackages, type LintFinding } from './lint.js'
+import { metaYaml, modelDisplayName } from './meta.js'
+import { partNames } from './names.js'
+import { writeTokenizerFiles } from './tokenizer-files.js'
+
+export interface ConvertOptions {
+  /** Local Hugging Face folder or .gguf file (Hub ids are resolved before). */
+  model: string
+  output: string
+  context: number
+  batch: number
+  lut1?: LutSpec
+  lut2?: LutSpec
+  lut3?: LutSpec
+  chunks: number | 'auto'
+  maxChunkMb: number
+  prefix?: string
+  argmax: boolean
+  monolithic: boolean
+  restart: number
+  only?: number
+  /** k-means seed: the same input and seed give byte-identical packages. */
+  seed: number
+  /** Compile with xcrun coremlcompiler: 'auto' on macOS only. */
+  compile: 'auto' | 'never'
+  /** Original command line, recorded in meta.yaml's troubleshooting comments. */
+  commandLine?: string
+}
+
+export interface PartResult {
+  step: number
+  file: string
+  bytes: number
+  lutBits?: number
+  seconds: number
+  quant: QuantReport[]
+  skipped?: boolean
+}
+
+export interface ConvertResult {
+  output: string
+  parts: PartResult[]
+  chunks: number
+  findings: LintFinding[]
+  compiled: boolean
+  compileNote?: string
+  seconds: number
+}
+
+/** Callbacks for progress bars and step lines. */
+export interface ConvertReporter {
+  step(n: number, title: string): void
+  /** Bytes of weights written so far for the current part. */
+  bytes?(written: number, total: number, label: string): void
+  note?(text: string): void
+}
+
+const STEPS = { embeddings: 1, lmHead: 2, chunks: 3, compile: 6, tokenizer: 7, check: 8 }
+const STATE_FILE = '.anemll-convert.json'
+
+interface Saved {
+  fingerprint: string
+  done: Record<string, PartResult[]>
+}
+
+function fingerprint(o: ConvertOptions, chunks: number): string {
+  const { restart: _r, only: _o, commandLine: _c, compile: _k, ...rest } = o
+  return createHash('sha256')
+    .update(JSON.stringify({ ...rest, chunks, VERSION }))
+    .digest('hex')
+    .slice(0, 16)
+}
+
+/** Estimated weight bytes of a part given its parameter count and LUT. */
+const estimate = (params: number, lut?: LutSpec) => params * (lut ? lut.bits / 8 : 2)
+
+export async function convert(
+  o: ConvertOptions,
+  report: ConvertReporter,
+  quantize?: Quantizer,
+): Promise<ConvertResult> {
+  const t0 = performance.now()
+  const ckpt = await openCheckpoint(o.model)
+  const cfg = ckpt.config
+  const arch = archFor(cfg.model_type)
+  const prefix = o.prefix ?? arch.prefix
+  const chunks = o.chunks === 'auto' ? autoChunks(cfg, o.lut2?.bits ?? 16, o.maxChunkMb) : o.chunks
+  mkdirSync(o.output, { recursive: true })
+  const statePath = join(o.output, STATE_FILE)
+  const fp = fingerprint(o, chunks)
+  const saved: Saved = loadState(statePath, fp)
+  const save = () => {
+    writeFileSync(`${statePath}.partial`, JSON.stringify(saved, null, 2))
+    renameSync(`${statePath}.partial`, statePath)
+  }
+  const runs = (step: number) => (o.only !== undefined ? step === o.only : step >= o.restart)
+  const bank = new WeightBank(ckpt, quantize)
+  const parts: PartOptions = {
+    ckpt,
+    arch,
+    weights: bank,
+    context: o.context,
+    batch: o.batch,
+    lut: { embeddings: o.lut1, ffn: o.lut2, lmHead: o.lut3 },
+    argmax: o.argmax,
+  }
+  const results: PartResult[] = []
+  const packagePaths: string[] = []
+
+  /** Writes one part unless a previous run with the same options already did. */
+  const part = (
+    step: number,
+    name: string,
+    make: () => CoreMLModel,
+    lut: LutSpec | undefined,
+    params: number,
+  ) => {
+    const file = `${name}.mlpackage`
+    const path = join(o.output, file)
+    packagePaths.push(path)
+    const prev = saved.done[file]?.[0]
+    const forced = o.only === step || (o.restart > 1 && step >= o.restart)
+    if (prev && existsSync(path) && !forced) {
+      results.push({ ...prev, skipped: true })
+      return
+    }
+    if (!runs(step) && existsSync(path)) return
+    const t = performance.now()
+    const before = bank.quantReports.length
+    const total = estimate(params, lut)
+    const w = writePackage(make(), path, {
+      overwrite: true,
+      onBlob: (bytes) => report.bytes?.(bytes, total, file),
+    })
+    const r: PartResult = {
+      step,
+      file,
+      bytes: w.weightBytes,
+      lutBits: lut?.bits,
+      seconds: (performance.now() - t) / 1000,
+      quant: bank.quantReports.slice(before),
+    }
+    results.push(r)
+    saved.done[file] = [r]
+    save()
+  }
+
+  const L = cfg.num_hidden_layers
+  const H = cfg.hidden_size
+  const [V] = bank.shapeOf('model.embed_tokens.weight')
+  const layerParams =
+    (cfg.num_attention_heads * 2 + cfg.num_key_value_heads * 2) * cfg.head_dim * H +
+    3 * H * cfg.intermediate_size
+  const names = {
+    embeddings: partNames.embeddings(prefix, o.lut1),
+    lmHead: partNames.lmHead(prefix, o.lut3),
+    chunk: (i: number) => partNames.chunk(prefix, i, chunks, o.lut2),
+    monolithic: partNames.monolithic(prefix, o.lut2),
+  }
+  if (o.monolithic) {
+    if (runs(STEPS.embeddings) || runs(STEPS.chunks))
+      report.step(1, 'Convert monolithic model (infer + prefill)')
+    part(
+      STEPS.embeddings,
+      names.monolithic,
+      () => monolithicModel(parts),
+      o.lut2,
+      L * layerParams + 2 * V * H,
+    )
+  } else {
+    if (runs(STEPS.embeddings)) report.step(STEPS.embeddings, 'Convert embeddings')
+    part(STEPS.embeddings, names.embeddings, () => embeddingsModel(parts), o.lut1, V * H)
+    if (runs(STEPS.lmHead))
+      report.step(
+        STEPS.lmHead,
+        `Convert LM head (${arch.splitLmHead} splits${o.argmax ? ', argmax in model' : ''})`,
+      )
+    part(STEPS.lmHead, names.lmHead, () => lmHeadModel(parts), o.lut3, V * H)
+    if (runs(STEPS.chunks))
+      report.step(
+        STEPS.chunks,
+        `Convert ${chunks} chunk${chunks > 1 ? 's' : ''} (infer + prefill in one package, steps 3-5)`,
+      )
+    for (let i = 0; i < chunks; i++)
+      part(
+        STEPS.chunks,
+        names.chunk(i + 1),
+        () => chunkModel(parts, i, chunks),
+        o.lut2,
+        (L / chunks) * layerParams,
+      )
+  }
+
+  let compiled = false
+  let compileNote: string | undefined
+  if (runs(STEPS.compile)) {
+    report.step(STEPS.compile, 'Compile to .mlmodelc')
+    const c = await compilePackages(packagePaths, o.output, o.compile)
+    compiled = c.compiled
+    compileNote = c.note
+    if (c.note) report.note?.(c.note)
+  }
+
+  if (runs(STEPS.tokenizer)) {
+    report.step(STEPS.tokenizer, 'Copy tokenizer, write config.json and meta.yaml')
+    writeTokenizerFiles(ckpt, o.output)
+    writeMinimalConfig(ckpt, o.output)
+    const mono = o.monolithic
+    const yaml = metaYaml({
+      modelName: modelDisplayName(o.model),
+      architecture: cfg.model_type,
+      context: o.context,
+      batch: o.batch,
+      chunks,
+      prefix,
+      lut: { embeddings: o.lut1, ffn: o.lut2, lmHead: o.lut3 },
+      splitLmHead: arch.splitLmHead,
+      vocabSize: cfg.vocab_size,
+      lmHeadChunkSizes: lmHeadSplit(cfg.vocab_size, arch.splitLmHead),
+      argmax: o.argmax,
+      files: mono
+        ? { monolithic: `${names.monolithic}.mlmodelc` }
+        : {
+            embeddings: `${names.embeddings}.mlmodelc`,
+            lmHead: `${names.lmHead}.mlmodelc`,
+            ffn: `${names.chunk(1)}.mlmodelc`,
+          },
+      conversion: {
+        model_path: o.model,
+        output_dir: o.output,
+        ...(o.commandLine ? { command_line: o.commandLine } : {}),
+        context_length: o.context,
+        batch_size: o.batch,
+        num_chunks: chunks,
+        lut_part1: o.lut1 ? `${o.lut1.bits},${o.lut1.groupSize}` : 'none',
+        lut_part2: o.lut2 ? `${o.lut2.bits},${o.lut2.groupSize}` : 'none',
+        lut_part3: o.lut3 ? `${o.lut3.bits},${o.lut3.groupSize}` : 'none',
+        prefix,
+        architecture: cfg.model_type,
+        argmax_in_model: o.argmax,
+        monolithic: mono,
+      },
+    })
+    writeFileSync(join(o.output, 'meta.yaml.partial'), yaml)
+    renameSync(join(o.output, 'meta.yaml.partial'), join(o.output, 'meta.yaml'))
+  }
+
+  let findings: LintFinding[] = []
+  if (runs(STEPS.check)) {
+    report.step(STEPS.check, 'Check ANE fitness')
+    findings = lintPackages(packagePaths.filter((p) => existsSync(p)))
+  }
+  return {
+    output: o.output,
+    parts: results,
+    chunks,
+    findings,
+    compiled,
+    compileNote,
+    seconds: (performance.now() - t0) / 1000,
+  }
+}
+
+function loadState(path: string, fp: string): Saved {
+  try {
+    const s = JSON.parse(readFileSync(path, 'utf8')) as Saved
+    if (s.fingerprint === fp && s.done && typeof s.done === 'object') return s
+  } catch {
+    // no state, or an unreadable one: start over
+  }
+  return { fingerprint: fp, done: {} }
+}
+
+/** ANEMLL's two-key config.json (tokenizer class, model type), plus the eos ids Swift looks for. */
+function writeMinimalConfig(ckpt: Checkpoint, out: string): void {
+  const path = join(out, 'config.json')
+  if (existsSync(path)) return
+  const t = ckpt.config.model_type
+  const cfg = {
+    tokenizer_class: t === 'llama' ? 'LlamaTokenizer' : 'Qwen2Tokenizer',
+    model_type: t,
+    eos_token_id: ckpt.generationConfig.eos_token_id.length
+      ? ckpt.generationConfig.eos_token_id
+      : ckpt.config.eos_token_id,
+  }
+  writeFileSync(`${path}.partial`, `${JSON.stringify(cfg, null, 2)}\n`)
+  renameSync(`${path}.partial`, path)
+}
