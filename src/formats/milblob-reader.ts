@@ -39,7 +39,7 @@ export interface BlobInfo {
 }
 
 /** A blob's metadata plus its stored bytes (packed for sub-byte dtypes). */
-export interface Blob extends BlobInfo {
+export interface BlobData extends BlobInfo {
   bytes: Uint8Array
 }
 
@@ -157,16 +157,41 @@ export class BlobReader {
    * Reads one blob. With `expectedDtype`, a record of another dtype is a FormatError.
    * @throws FormatError naming the file and the offset
    */
-  read(offset: number | bigint, expectedDtype?: BlobDType): Blob {
+  read(offset: number | bigint, expectedDtype?: BlobDType): BlobData {
     const info = this.info(offset)
     if (expectedDtype !== undefined && info.dtype !== expectedDtype) {
       throw this.#error(info.offset, `blob is ${info.dtype}, expected ${expectedDtype}`)
     }
-    const bytes = new Uint8Array(info.sizeInBytes)
-    if (readFully(this.#openFd(), bytes, info.dataOffset) !== bytes.length) {
+    return { ...info, bytes: this.#readData(info, 0, info.sizeInBytes) }
+  }
+
+  /**
+   * Reads `length` bytes starting `start` bytes into a blob's data, without loading the rest
+   * (e.g. a few rows of a large embedding table).
+   * @throws FormatError for a bad record; UsageError if the range is outside the blob
+   */
+  readSlice(blob: number | bigint | BlobInfo, start: number, length: number): Uint8Array {
+    const info = typeof blob === 'object' ? blob : this.info(blob)
+    if (
+      !Number.isSafeInteger(start) ||
+      !Number.isSafeInteger(length) ||
+      start < 0 ||
+      length < 0 ||
+      start + length > info.sizeInBytes
+    ) {
+      throw new UsageError(
+        `${this.path}: bytes [${start}, ${start + length}) are outside the ${info.sizeInBytes}-byte blob at offset ${info.offset}`,
+      )
+    }
+    return this.#readData(info, start, length)
+  }
+
+  #readData(info: BlobInfo, start: number, length: number): Uint8Array {
+    const bytes = new Uint8Array(length)
+    if (readFully(this.#openFd(), bytes, info.dataOffset + start) !== length) {
       throw this.#error(info.offset, 'file shrank while reading')
     }
-    return { ...info, bytes }
+    return bytes
   }
 
   /** Every blob's metadata, following the chain from offset 64 for `count` records. */
@@ -222,7 +247,9 @@ const VIEWS: Partial<
 }
 
 /** Decodes a blob's bytes into typed elements (copying only when unaligned or sub-byte). */
-export function blobElements(blob: Pick<Blob, 'dtype' | 'bytes' | 'elementCount'>): BlobElements {
+export function blobElements(
+  blob: Pick<BlobData, 'dtype' | 'bytes' | 'elementCount'>,
+): BlobElements {
   const { bits } = blobDTypeRow(blob.dtype)
   if (bits < 8) return unpackBits(blob.bytes, bits, blob.elementCount, blob.dtype === 'int4')
   const View = VIEWS[blob.dtype]!

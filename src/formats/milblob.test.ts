@@ -100,6 +100,13 @@ test('the reader decodes the worked example', () => {
   assert.deepEqual([...blobElements(r.read(64, 'fp16'))], [0x3c00, 0x4000, 0x4200, 0x4400])
   assert.deepEqual([...blobElements(r.read(192n))], [1, 2, 3, 4, 5])
   assert.throws(() => r.read(64, 'fp32'), /offset 64: blob is fp16, expected fp32/)
+  assert.deepEqual([...r.readSlice(64, 2, 4)], [0x00, 0x40, 0x00, 0x42])
+  assert.deepEqual([...r.readSlice(r.info(192), 2, 1)], [0x05])
+  assert.throws(
+    () => r.readSlice(192, 2, 2),
+    /bytes \[2, 4\) are outside the 3-byte blob at offset 192/,
+  )
+  assert.throws(() => r.readSlice(192, -1, 1), UsageError)
   r.close()
 })
 
