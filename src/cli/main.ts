@@ -1,11 +1,17 @@
 import { AnemllError } from '../util/errors.js'
 import { VERSION } from '../version.js'
 import type { Command } from './command.js'
+import { compileCommand } from './commands/compile.js'
 import { inspectCommand } from './commands/inspect.js'
+import { lintCommand } from './commands/lint.js'
+import { showCommand } from './commands/show.js'
 
 /** The verb table: one line per command, each implemented in commands/<verb>.ts. */
 const COMMANDS: Command[] = [
   inspectCommand,
+  lintCommand,
+  compileCommand,
+  showCommand,
   // one entry per verb
 ]
 
