@@ -93,6 +93,35 @@ class SyntaxParser {
     readonly file: string,
   ) {}
 
+  // List items, made once per parser rather than once per list (hot on big files).
+  readonly #outputName = () => ({ pos: this.pos(), name: this.ident('an output name') })
+  readonly #param = (): NamedType => {
+    const pos = this.pos()
+    const type = this.type()
+    return { type, name: this.ident('an input name'), pos }
+  }
+  readonly #argPair = () => {
+    const param = this.ident('a parameter name')
+    this.punct('=')
+    return [param, this.arg()] as const
+  }
+  readonly #arg = () => this.arg()
+  readonly #attrPair = (): [string, TypedValue] => {
+    const key = this.ident('an attribute name')
+    this.punct('=')
+    return [key, this.typed()]
+  }
+  readonly #raw = () => this.raw()
+  readonly #dictEntry = () => {
+    this.punct('{')
+    const k = this.raw()
+    this.punct(',')
+    const val = this.raw()
+    this.punct('}')
+    return [k, val] as const
+  }
+  readonly #dim = () => this.dim()
+
   program(): ProgramAst {
     this.word('program')
     this.punct('(')
@@ -130,18 +159,14 @@ class SyntaxParser {
     this.punct('}')
     this.punct('->')
     this.punct('(')
-    const outputs = this.list(')', () => ({ pos: this.pos(), name: this.ident('an output name') }))
+    const outputs = this.list(')', this.#outputName)
     this.#depth--
     return { name, inputs, stmts, outputs }
   }
 
   params(): NamedType[] {
     this.punct('(')
-    return this.list(')', () => {
-      const pos = this.pos()
-      const type = this.type()
-      return { type, name: this.ident('an input name'), pos }
-    })
+    return this.list(')', this.#param)
   }
 
   stmt(): StmtAst {
@@ -157,11 +182,7 @@ class SyntaxParser {
     }
     const op = this.ident('an op type')
     this.punct('(')
-    const args = this.list(')', () => {
-      const param = this.ident('a parameter name')
-      this.punct('=')
-      return [param, this.arg()] as const
-    })
+    const args = this.list(')', this.#argPair)
     const attrs = this.peekIs('[') ? this.attrs() : []
     const blocks: BlockAst[] = []
     while (!this.peekIs(';')) {
@@ -177,7 +198,7 @@ class SyntaxParser {
     const pos = this.pos()
     if (this.accept('(')) {
       this.enter()
-      const items = this.list(')', () => this.arg())
+      const items = this.list(')', this.#arg)
       this.#depth--
       return { kind: 'tuple', items, pos }
     }
@@ -187,11 +208,7 @@ class SyntaxParser {
 
   attrs(): [string, TypedValue][] {
     this.punct('[')
-    return this.list(']', () => {
-      const key = this.ident('an attribute name')
-      this.punct('=')
-      return [key, this.typed()]
-    })
+    return this.list(']', this.#attrPair)
   }
 
   typed(): TypedValue {
@@ -215,19 +232,12 @@ class SyntaxParser {
     if (this.startsType()) return this.typed()
     this.enter()
     let v: RawValue
-    if (this.accept('[')) v = { kind: 'array', items: this.list(']', () => this.raw()) }
-    else if (this.accept('(')) v = { kind: 'tuple', items: this.list(')', () => this.raw()) }
+    if (this.accept('[')) v = { kind: 'array', items: this.list(']', this.#raw) }
+    else if (this.accept('(')) v = { kind: 'tuple', items: this.list(')', this.#raw) }
     else if (this.accept('{'))
       v = {
         kind: 'dict',
-        entries: this.list('}', () => {
-          this.punct('{')
-          const k = this.raw()
-          this.punct(',')
-          const val = this.raw()
-          this.punct('}')
-          return [k, val] as const
-        }),
+        entries: this.list('}', this.#dictEntry),
       }
     else return this.expected('a literal value')
     this.#depth--
@@ -261,10 +271,7 @@ class SyntaxParser {
       if (!isDType(d)) this.fail(this.prev(), `unknown dtype '${d}'`)
       this.punct(',')
       this.punct('[')
-      t = tensor(
-        d as never,
-        this.list(']', () => this.dim()),
-      )
+      t = tensor(d as never, this.list(']', this.#dim))
     } else if (word === 'state') {
       const w = this.type()
       if (w.kind !== 'tensor') this.fail(this.prev(), 'a state must wrap a tensor')

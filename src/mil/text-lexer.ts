@@ -45,13 +45,7 @@ export class Lexer {
   next(): Token {
     const text = this.text
     let i = this.#i
-    const fail = (msg: string): never => {
-      throw new FormatError(this.file, `line ${this.#line} col ${i - this.#lineStart + 1}: ${msg}`)
-    }
-    const emit = (kind: TokenKind, value: string, end: number, col: number): Token => {
-      this.#i = end
-      return { kind, text: value, line: this.#line, col }
-    }
+    // No closures here: this runs once per token.
     while (i < text.length) {
       const c = text[i]
       if (c === '\n') {
@@ -69,7 +63,7 @@ export class Lexer {
         continue
       }
       const col = i - this.#lineStart + 1
-      if (c === '-' && text[i + 1] === '>') return emit('punct', '->', i + 2, col)
+      if (c === '-' && text[i + 1] === '>') return this.#emit('punct', '->', i + 2, col)
       if (
         c === '-' ||
         (c >= '0' && c <= '9') ||
@@ -77,19 +71,19 @@ export class Lexer {
       ) {
         NUMBER.lastIndex = i
         const m = NUMBER.exec(text)
-        if (!m) fail(`expected a number, got '${text.slice(i, i + 12)}'`)
-        return emit('number', m![0], i + m![0].length, col)
+        if (!m) this.#fail(i, `expected a number, got '${text.slice(i, i + 12)}'`)
+        return this.#emit('number', m![0], i + m![0].length, col)
       }
       if (IDENT_START.test(c)) {
         let j = i + 1
         while (j < text.length && IDENT_PART.test(text[j])) j++
-        return emit('ident', text.slice(i, j), j, col)
+        return this.#emit('ident', text.slice(i, j), j, col)
       }
       if (c === '"') {
         let value = ''
         let j = i + 1
         for (;;) {
-          if (j >= text.length || text[j] === '\n') fail('unterminated string')
+          if (j >= text.length || text[j] === '\n') this.#fail(i, 'unterminated string')
           const d = text[j]
           if (d === '"') break
           if (d === '\\') {
@@ -99,7 +93,7 @@ export class Lexer {
               j += 4
               continue
             }
-            if (!(e in ESCAPES)) fail(`unknown escape '\\${e ?? ''}' in string`)
+            if (!(e in ESCAPES)) this.#fail(i, `unknown escape '\\${e ?? ''}' in string`)
             value += ESCAPES[e]
             j += 2
             continue
@@ -107,12 +101,21 @@ export class Lexer {
           value += d
           j++
         }
-        return emit('string', value, j + 1, col)
+        return this.#emit('string', value, j + 1, col)
       }
-      if (PUNCT.has(c)) return emit('punct', c, i + 1, col)
-      fail(`unexpected character '${c}'`)
+      if (PUNCT.has(c)) return this.#emit('punct', c, i + 1, col)
+      this.#fail(i, `unexpected character '${c}'`)
     }
-    return emit('eof', 'end of file', i, i - this.#lineStart + 1)
+    return this.#emit('eof', 'end of file', i, i - this.#lineStart + 1)
+  }
+
+  #emit(kind: TokenKind, value: string, end: number, col: number): Token {
+    this.#i = end
+    return { kind, text: value, line: this.#line, col }
+  }
+
+  #fail(i: number, msg: string): never {
+    throw new FormatError(this.file, `line ${this.#line} col ${i - this.#lineStart + 1}: ${msg}`)
   }
 }
 
