@@ -1,0 +1,98 @@
+// Constants at load time: `const` values and constexpr ops (LUT, block scales, sparsity) become
+// runtime tensors once. Weight blobs are keyed by file and offset, so functions of one model that
+// share a weight (infer/prefill) also share its dequantized tensor.
+import { dense } from '../mil/fold.js'
+import { isConstexprType } from '../mil/ops/index.js'
+import { tensorTypeOf, type Var } from '../mil/program.js'
+import { isLazy, materialize, PackedBits, type ArrayData } from '../mil/value.js'
+import { halfsToFloats } from '../util/fp16.js'
+import { UsageError } from '../util/errors.js'
+import { roundHalfInPlace } from './round.js'
+import type { RuntimeDType, Tensor, TensorData } from './tensor.js'
+
+/** Shared across the functions of one model: blob key → tensor. */
+export type ConstCache = Map<string, Tensor>
+
+/** MIL constant dtypes that run as another runtime dtype (only ever parameters or indices). */
+const WIDEN: Record<string, RuntimeDType> = {
+  int64: 'int32',
+  uint32: 'int32',
+  uint64: 'int32',
+  fp64: 'fp32',
+}
+
+function fromArrayData(d: ArrayData, dtype: string, name: string): [RuntimeDType, TensorData] {
+  if (Array.isArray(d)) return ['string', d]
+  if (d instanceof PackedBits || dtype === 'bf16')
+    throw new UsageError(`constant '${name}' (${dtype}) can only feed constexpr ops`)
+  if (dtype === 'fp16') return ['fp16', halfsToFloats(d as Uint16Array)]
+  const wide = WIDEN[dtype]
+  if (wide === 'int32') return ['int32', Int32Array.from(d as ArrayLike<number | bigint>, Number)]
+  if (wide === 'fp32') return ['fp32', Float32Array.from(d as Float64Array)]
+  return [dtype as RuntimeDType, d as TensorData]
+}
+
+/** A stable identity for a constant's bytes, when it has one (blob-stored data). */
+function keyOf(v: Var): string | undefined {
+  const op = v.producer
+  if (!op) return undefined
+  if (op.type === 'const') {
+    const d = op.value?.data
+    return d && isLazy(d) ? d.key : undefined
+  }
+  const parts: string[] = []
+  for (const [p, x] of Object.entries(op.inputs)) {
+    const k = Array.isArray(x) ? undefined : keyOf(x as Var)
+    parts.push(`${p}=${k ?? `#${(x as Var).name}`}`)
+  }
+  // inline parameters are part of the op, so the var name and type disambiguate them
+  return parts.some((s) => s.includes('@')) ? `${op.type}(${parts.join(',')})${v.name}` : undefined
+}
+
+/**
+ * The runtime tensor of a constant var (`const` or constexpr output). With `fp16` set (strict
+ * fp16 mode) float constants are rounded to fp16 as the Neural Engine would hold them.
+ */
+export function constTensor(v: Var, cache: ConstCache, fp16 = false): Tensor {
+  const key = keyOf(v)
+  const ck = key && `${key}${fp16 ? ':fp16' : ''}`
+  const hit = ck ? cache.get(ck) : undefined
+  if (hit) return hit
+  const op = v.producer!
+  const t = tensorTypeOf(v)
+  let out: Tensor
+  if (op.type === 'const') {
+    const [dtype, data] = fromArrayData(materialize(op.value!), t.dtype, v.name)
+    out = { dtype, shape: t.shape as number[], data }
+  } else if (isConstexprType(op.type)) {
+    const d = dense(v)
+    const [dtype, data] = fromArrayData(d.values, 'fp32', v.name)
+    const rt = (t.dtype === 'fp16' ? 'fp16' : (WIDEN[t.dtype] ?? t.dtype)) as RuntimeDType
+    out = { dtype: rt, shape: d.shape, data: rt === dtype ? data : retype(rt, d.values) }
+  } else throw new Error(`internal error: '${v.name}' is not a constant`)
+  if (fp16 && (out.dtype === 'fp32' || out.dtype === 'fp16')) {
+    const f = (out.data as Float32Array).slice()
+    roundHalfInPlace(f)
+    out = { ...out, data: f }
+  }
+  if (ck) cache.set(ck, out)
+  return out
+}
+
+function retype(dtype: RuntimeDType, values: Float32Array): TensorData {
+  switch (dtype) {
+    case 'int8':
+      return Int8Array.from(values)
+    case 'uint8':
+    case 'bool':
+      return Uint8Array.from(values)
+    case 'int16':
+      return Int16Array.from(values)
+    case 'uint16':
+      return Uint16Array.from(values)
+    case 'int32':
+      return Int32Array.from(values)
+    default:
+      return values
+  }
+}

@@ -1,0 +1,290 @@
+// Runs one planned function: binds inputs, constants and states to slots, calls each step's
+// kernel, rounds fp16 outputs, recycles buffers when their last reader is done, and hands back
+// the outputs (copied when they would alias a constant, an input or a state).
+import { getFunction, type MilFunction, type Program } from '../mil/program.js'
+import type { CoreMLModel } from '../package/model.js'
+import type { Dim } from '../mil/types.js'
+import { UsageError } from '../util/errors.js'
+import { halfsToFloats } from '../util/fp16.js'
+import type { Call } from './call.js'
+import { type CallEnv } from './call.js'
+import type { ConstCache } from './consts.js'
+import { Fp16RangeError, fp16Issue } from './fp16-check.js'
+import type { Kernel } from './kernel.js'
+import { planFunction, type Plan, type Step } from './plan.js'
+import { BufferPool } from './pool.js'
+import { roundHalfInPlace } from './round.js'
+import { State, type StateDecl } from './state.js'
+import {
+  cloneTensor,
+  isFloatDType,
+  runtimeDType,
+  shapeText,
+  type NumericTensor,
+  type RuntimeDType,
+  type Tensor,
+} from './tensor.js'
+import { checkInput, type InputInfo } from './inputs.js'
+
+export interface LoadOptions {
+  /**
+   * Strict-fp16 mode: every float constant, input and op output is rounded to fp16 (fp32
+   * programs included, as the Neural Engine computes), and the first op whose output overflows
+   * to ±Infinity or turns NaN without such inputs throws an Fp16RangeError naming its var.
+   */
+  readonly strictFp16?: boolean
+  /** Testing aid: reused buffers are filled with garbage first. */
+  readonly poisonBuffers?: boolean
+}
+
+export interface RunOptions {
+  /** Called after each op for every output var `watch` accepts, with a copy of its value. */
+  readonly onVar?: (name: string, value: Tensor, opType: string) => void
+  /** Var names (or a predicate) to report to onVar; all vars when omitted. */
+  readonly watch?: readonly string[] | ((name: string) => boolean)
+}
+
+const constCaches = new WeakMap<object, ConstCache>()
+
+/** A function ready to run: planned once, run many times. */
+export class Executable {
+  readonly inputs: readonly InputInfo[]
+  readonly outputs: readonly string[]
+  readonly states: readonly StateDecl[]
+  readonly #plan: Plan
+  readonly #pool: BufferPool
+  readonly #scratch: Float32Array[] = []
+  readonly #strict: boolean
+
+  constructor(
+    readonly fn: MilFunction,
+    cache: ConstCache,
+    opts: LoadOptions = {},
+  ) {
+    this.#strict = !!opts.strictFp16
+    this.#pool = new BufferPool(!!opts.poisonBuffers)
+    const fold = (call: Call, kernel: Kernel, round: boolean[]) => {
+      call.env = { ...this.#env(undefined), alloc: allocFresh }
+      return this.#finish(call, kernel(call), round, Object.values(call.args).flat() as Tensor[])
+    }
+    this.#plan = planFunction(fn, { cache, strictFp16: this.#strict, fold })
+    this.inputs = fn.inputs
+      .filter((i) => i.var.type.kind === 'tensor')
+      .map((i) => {
+        const t = i.var.type as { dtype: string; shape: readonly Dim[] }
+        return {
+          name: i.var.name,
+          dtype: runtimeDType(t.dtype as never, `input '${i.var.name}'`),
+          shape: t.shape,
+          flexibility: i.flexibility,
+        }
+      })
+    this.outputs = this.#plan.outputSlots.map(([n]) => n)
+    this.states = fn.inputs.flatMap((i) => {
+      const t = i.var.type
+      if (t.kind !== 'state') return []
+      const shape = t.wrapped.shape
+      if (shape.some((d) => typeof d !== 'number'))
+        throw new UsageError(
+          `state '${i.var.name}' has unknown dims ${shapeText(shape as number[])}`,
+        )
+      return [
+        {
+          name: i.var.name,
+          dtype: runtimeDType(t.wrapped.dtype, `state '${i.var.name}'`),
+          shape: shape as number[],
+        },
+      ]
+    })
+  }
+
+  /** The function's name (`main`, `infer`, `prefill`, ...). */
+  get name(): string {
+    return this.fn.name
+  }
+
+  /**
+   * Runs the function. fp16 inputs may be Float32Array (rounded to fp16) or raw bits
+   * (Uint16Array); fp16 outputs are Float32Array holding fp16 values.
+   * @throws UsageError for missing/mismatched inputs or states, ExecError for bad run-time
+   *   values, Fp16RangeError in strict-fp16 mode
+   */
+  run(
+    inputs: Record<string, Tensor>,
+    state?: State,
+    opts: RunOptions = {},
+  ): Record<string, Tensor> {
+    const plan = this.#plan
+    const vals: (Tensor | undefined)[] = new Array(plan.slotCount)
+    for (const [s, t] of plan.consts) vals[s] = t
+    for (const info of this.inputs) {
+      const t = inputs[info.name]
+      if (!t)
+        throw new UsageError(
+          `missing input '${info.name}' (inputs: ${this.inputs.map((i) => i.name).join(', ')})`,
+        )
+      vals[plan.inputSlots.get(info.name)!] = this.#prepareInput(info, t)
+    }
+    for (const k of Object.keys(inputs))
+      if (!plan.inputSlots.has(k) && !this.inputs.some((i) => i.name === k))
+        throw new UsageError(
+          `unknown input '${k}' (inputs: ${this.inputs.map((i) => i.name).join(', ')})`,
+        )
+    if (this.states.length) {
+      if (!state) throw new UsageError(`function '${this.name}' has states; pass createState(fn)`)
+      for (const d of this.states) state.declare(d)
+    }
+    const refs = new Map<object, number>()
+    const env = this.#env(state)
+    const watch = watcher(opts)
+    for (let i = 0; i < plan.steps.length; i++) {
+      const st = plan.steps[i]
+      const call = st.call
+      call.env = env
+      const args: Record<string, Tensor | Tensor[]> = {}
+      for (const [p, s] of Object.entries(st.args))
+        args[p] = typeof s === 'number' ? vals[s]! : s.map((x) => vals[x]!)
+      call.args = args
+      call.inPlace = st.plannedInPlace || this.#canUpdateInPlace(st, i, args, refs)
+      const outs = this.#finish(
+        call,
+        st.kernel(call),
+        st.round as boolean[],
+        Object.values(args).flat(),
+      )
+      outs.forEach((t, j) => {
+        const s = st.outputs[j]
+        vals[s] = t
+        refs.set(t.data, (refs.get(t.data) ?? 0) + 1)
+        if (watch?.(plan.names[s])) opts.onVar!(plan.names[s], cloneTensor(t), call.op.type)
+      })
+      for (const s of st.release) {
+        const d = vals[s]!.data
+        const n = refs.get(d)
+        if (n === undefined) continue
+        if (n > 1) refs.set(d, n - 1)
+        else {
+          refs.delete(d)
+          if (this.#pool.owns(d)) this.#pool.put(d as NumericTensor['data'])
+        }
+        vals[s] = undefined
+      }
+    }
+    const result: Record<string, Tensor> = {}
+    for (const [name, s] of plan.outputSlots) {
+      const t = vals[s]!
+      if (this.#pool.owns(t.data)) {
+        this.#pool.disown(t.data as NumericTensor['data'])
+        result[name] = t
+      } else result[name] = cloneTensor(t)
+    }
+    return result
+  }
+
+  /** slice_update may overwrite x when x's buffer is a pool temp read by nobody after this step. */
+  #canUpdateInPlace(
+    st: Step,
+    i: number,
+    args: Record<string, Tensor | Tensor[]>,
+    refs: Map<object, number>,
+  ) {
+    if (st.call.op.type !== 'slice_update') return false
+    const x = args.x as Tensor
+    const xs = st.args.x as number
+    return (
+      this.#pool.owns(x.data) && refs.get(x.data) === 1 && this.#plan.steps[i].release.includes(xs)
+    )
+  }
+
+  /** Rounds fp16 outputs and, in strict mode, reports the first overflow or NaN. */
+  #finish(call: Call, outs: Tensor[], round: boolean[], inputs: Tensor[]): Tensor[] {
+    outs.forEach((t, j) => {
+      if (round[j]) roundHalfInPlace(t.data as Float32Array)
+      if (!this.#strict) return
+      const issue = fp16Issue(call.op.outputs[j]?.name ?? call.varName, call.op.type, t, inputs)
+      if (issue) throw new Fp16RangeError(issue)
+    })
+    return outs
+  }
+
+  #prepareInput(info: InputInfo, t: Tensor): Tensor {
+    checkInput(info, t)
+    if (info.dtype === 'fp16' && t.data instanceof Uint16Array)
+      return { dtype: 'fp16', shape: t.shape, data: halfsToFloats(t.data) }
+    if (info.dtype === 'fp16' || (this.#strict && isFloatDType(info.dtype))) {
+      const d = (t.data as Float32Array).slice()
+      roundHalfInPlace(d)
+      return { dtype: info.dtype, shape: t.shape, data: d }
+    }
+    return t
+  }
+
+  #env(state: State | undefined): CallEnv {
+    return {
+      alloc: (dtype, n) => this.#pool.get(dtype as Exclude<RuntimeDType, 'string'>, n),
+      scratch: (n, slot) => {
+        const s = this.#scratch[slot]
+        if (s && s.length >= n) return s.subarray(0, n)
+        return (this.#scratch[slot] = new Float32Array(Math.max(n, (s?.length ?? 0) * 2))).subarray(
+          0,
+          n,
+        )
+      },
+      state: (name) => {
+        if (!state) throw new UsageError(`function '${this.name}' needs a State`)
+        return state.get(name)
+      },
+    }
+  }
+}
+
+const allocFresh = (dtype: RuntimeDType, n: number) =>
+  new (dtype === 'fp16' || dtype === 'fp32' ? Float32Array : ctorOf(dtype))(n)
+
+function ctorOf(dtype: RuntimeDType) {
+  const m: Record<string, new (n: number) => NumericTensor['data']> = {
+    int32: Int32Array,
+    int16: Int16Array,
+    uint16: Uint16Array,
+    int8: Int8Array,
+    uint8: Uint8Array,
+    bool: Uint8Array,
+  }
+  return m[dtype] ?? Float32Array
+}
+
+function watcher(opts: RunOptions): ((name: string) => boolean) | undefined {
+  if (!opts.onVar) return undefined
+  const w = opts.watch
+  if (!w) return () => true
+  if (typeof w === 'function') return w
+  const set = new Set(w)
+  return (n) => set.has(n)
+}
+
+/**
+ * Plans one function of a model for execution. Constants (weights, LUT-compressed ones
+ * included) are materialized once and shared by the model's other loaded functions.
+ * @example
+ * const model = readPackage('model.mlpackage')
+ * const infer = loadFunction(model, 'infer')
+ * const state = createState(infer)
+ * const out = infer.run({ input_ids: makeTensor('int32', [1, 1], [42]) }, state)
+ */
+export function loadFunction(
+  model: CoreMLModel | Program,
+  name?: string,
+  opts: LoadOptions = {},
+): Executable {
+  const program = 'program' in model ? model.program : model
+  let cache = constCaches.get(program)
+  if (!cache) constCaches.set(program, (cache = new Map()))
+  return new Executable(getFunction(program, name), cache, opts)
+}
+
+/** A zero-filled State for every state the given functions declare (one KV cache shared by all). */
+export function createState(...fns: Executable[]): State {
+  const s = new State()
+  for (const f of fns) for (const d of f.states) s.declare(d)
+  return s
+}

@@ -1,0 +1,13 @@
+// The portable MIL executor: load a function of a CoreML model, create its state, run it.
+export { Executable, createState, loadFunction } from './executor.js'
+export type { LoadOptions, RunOptions } from './executor.js'
+export { State } from './state.js'
+export type { StateDecl } from './state.js'
+export { Fp16RangeError } from './fp16-check.js'
+export type { Fp16Issue } from './fp16-check.js'
+export { ExecError, UnsupportedOpError } from './kernel.js'
+export type { Kernel, KernelCall } from './kernel.js'
+export { KERNELS } from './kernels/index.js'
+export { cloneTensor, fromHalfBits, makeTensor, toHalfBits } from './tensor.js'
+export type { RuntimeDType, Tensor, TensorData } from './tensor.js'
+export type { InputInfo } from './inputs.js'

@@ -1,0 +1,175 @@
+// Unary math and activations, softmax (format doc §6.6). One plain loop per op.
+import type { Kernel } from '../kernel.js'
+import { axisOf } from '../kernel.js'
+import type { NumericData } from '../tensor.js'
+import { erf, rint } from './math.js'
+
+type A = NumericData
+type UnaryFn = (x: A, o: A, n: number) => void
+
+const UNARY: Record<string, UnaryFn> = {
+  sqrt: (x, o, n) => {
+    for (let i = 0; i < n; i++) o[i] = Math.sqrt(x[i])
+  },
+  exp: (x, o, n) => {
+    for (let i = 0; i < n; i++) o[i] = Math.exp(x[i])
+  },
+  log: (x, o, n) => {
+    for (let i = 0; i < n; i++) o[i] = Math.log(x[i])
+  },
+  tanh: (x, o, n) => {
+    for (let i = 0; i < n; i++) o[i] = Math.tanh(x[i])
+  },
+  sigmoid: (x, o, n) => {
+    for (let i = 0; i < n; i++) o[i] = 1 / (1 + Math.exp(-x[i]))
+  },
+  silu: (x, o, n) => {
+    for (let i = 0; i < n; i++) o[i] = x[i] / (1 + Math.exp(-x[i]))
+  },
+  relu: (x, o, n) => {
+    for (let i = 0; i < n; i++) o[i] = x[i] > 0 ? x[i] : x[i] === x[i] ? 0 : x[i]
+  },
+  erf: (x, o, n) => {
+    for (let i = 0; i < n; i++) o[i] = erf(x[i])
+  },
+  sin: (x, o, n) => {
+    for (let i = 0; i < n; i++) o[i] = Math.sin(x[i])
+  },
+  cos: (x, o, n) => {
+    for (let i = 0; i < n; i++) o[i] = Math.cos(x[i])
+  },
+  square: (x, o, n) => {
+    for (let i = 0; i < n; i++) o[i] = x[i] * x[i]
+  },
+  abs: (x, o, n) => {
+    for (let i = 0; i < n; i++) o[i] = Math.abs(x[i])
+  },
+  sign: (x, o, n) => {
+    for (let i = 0; i < n; i++) o[i] = Math.sign(x[i])
+  },
+  ceil: (x, o, n) => {
+    for (let i = 0; i < n; i++) o[i] = Math.ceil(x[i])
+  },
+  floor: (x, o, n) => {
+    for (let i = 0; i < n; i++) o[i] = Math.floor(x[i])
+  },
+  round: (x, o, n) => {
+    for (let i = 0; i < n; i++) o[i] = rint(x[i])
+  },
+  identity: (x, o, n) => {
+    for (let i = 0; i < n; i++) o[i] = x[i]
+  },
+  logical_not: (x, o, n) => {
+    for (let i = 0; i < n; i++) o[i] = x[i] ? 0 : 1
+  },
+}
+
+function unary(f: UnaryFn): Kernel {
+  return (k) => {
+    const x = k.in('x')
+    const out = k.alloc(k.outDType(), x.shape)
+    f(x.data, out.data, x.data.length)
+    return [out]
+  }
+}
+
+/** Unary ops with a const scalar parameter: the parameter is read once per call. */
+const rsqrt: Kernel = (k) => {
+  const x = k.in('x')
+  const eps = k.float('epsilon', 1e-12)
+  const out = k.alloc(k.outDType(), x.shape)
+  const xd = x.data
+  const od = out.data
+  for (let i = 0; i < xd.length; i++) od[i] = 1 / Math.sqrt(xd[i] + eps)
+  return [out]
+}
+
+const inverse: Kernel = (k) => {
+  const x = k.in('x')
+  const eps = k.float('epsilon', 1e-4)
+  const out = k.alloc(k.outDType(), x.shape)
+  const xd = x.data
+  const od = out.data
+  for (let i = 0; i < xd.length; i++) od[i] = 1 / (xd[i] + eps)
+  return [out]
+}
+
+const clip: Kernel = (k) => {
+  const x = k.in('x')
+  const lo = k.float('alpha')
+  const hi = k.float('beta')
+  const out = k.alloc(k.outDType(), x.shape)
+  const xd = x.data
+  const od = out.data
+  for (let i = 0; i < xd.length; i++) od[i] = Math.min(Math.max(xd[i], lo), hi)
+  return [out]
+}
+
+const SQRT_2_OVER_PI = Math.sqrt(2 / Math.PI)
+const GELU: Record<string, UnaryFn> = {
+  EXACT: (x, o, n) => {
+    for (let i = 0; i < n; i++) o[i] = 0.5 * x[i] * (1 + erf(x[i] * Math.SQRT1_2))
+  },
+  TANH_APPROXIMATION: (x, o, n) => {
+    for (let i = 0; i < n; i++) {
+      const v = x[i]
+      o[i] = 0.5 * v * (1 + Math.tanh(SQRT_2_OVER_PI * (v + 0.044715 * v * v * v)))
+    }
+  },
+  SIGMOID_APPROXIMATION: (x, o, n) => {
+    for (let i = 0; i < n; i++) o[i] = x[i] / (1 + Math.exp(-1.702 * x[i]))
+  },
+}
+
+const gelu: Kernel = (k) => {
+  const mode = k.str('mode', 'EXACT')
+  const f = GELU[mode] ?? k.fail(`unknown gelu mode '${mode}'`)
+  return unary(f)(k)
+}
+
+/** softmax over one axis: x viewed as [outer, n, inner]; max-subtracted, sums in float64. */
+const softmax: Kernel = (k) => {
+  const x = k.in('x')
+  const axis = axisOf(k, k.int('axis', -1), x.shape.length)
+  const out = k.alloc(k.outDType(), x.shape)
+  softmaxInto(x.data, out.data, x.shape, axis)
+  return [out]
+}
+
+export function softmaxInto(
+  xd: NumericData,
+  od: NumericData,
+  shape: readonly number[],
+  axis: number,
+): void {
+  const n = shape[axis]
+  let inner = 1
+  for (let i = axis + 1; i < shape.length; i++) inner *= shape[i]
+  const outer = n * inner === 0 ? 0 : xd.length / (n * inner)
+  for (let o = 0; o < outer; o++) {
+    for (let j = 0; j < inner; j++) {
+      const base = o * n * inner + j
+      let max = -Infinity
+      for (let i = 0, p = base; i < n; i++, p += inner) if (xd[p] > max) max = xd[p]
+      let sum = 0
+      for (let i = 0, p = base; i < n; i++, p += inner) {
+        const e = Math.exp(xd[p] - max)
+        od[p] = e
+        sum += e
+      }
+      // all -inf: max is -inf and exp(NaN) poisons the row, as in NumPy
+      const inv = 1 / sum
+      for (let i = 0, p = base; i < n; i++, p += inner) od[p] *= inv
+    }
+  }
+}
+
+/** Unary math, activations and softmax. */
+export const ACTIVATION: Record<string, Kernel> = {
+  ...Object.fromEntries(Object.entries(UNARY).map(([t, f]) => [t, unary(f)])),
+  rsqrt,
+  inverse,
+  clip,
+  gelu,
+  softmax,
+}

@@ -1,0 +1,229 @@
+// Slicing, gathering and top-k (format doc §6.12–§6.14, §6.19, §6.20, §6.28).
+import type { Kernel, KernelCall } from '../kernel.js'
+import { axisOf } from '../kernel.js'
+import { numel, shapeText, stridesOf, type NumericTensor } from '../tensor.js'
+import { stridedCopy, stridedScatter } from './shape.js'
+
+/** The elements slice_by_index selects: a start offset plus a shape and strides over x. */
+interface Selection {
+  base: number
+  /** Per x axis (squeezed ones included, with size 1). */
+  shape: number[]
+  strides: number[]
+  /** The output shape (squeezed axes removed). */
+  outShape: number[]
+}
+
+/** Python slicing x[b:e:s] per axis (what coremltools' slice_by_index evaluates to). */
+function select(k: KernelCall, x: NumericTensor): Selection {
+  const r = x.shape.length
+  const begin = k.ints('begin')
+  const end = k.ints('end')
+  const no = new Array<boolean>(r).fill(false)
+  const stride = k.ints('stride', new Array<number>(r).fill(1))
+  const bm = k.bools('begin_mask', no)
+  const em = k.bools('end_mask', no)
+  const sm = k.bools('squeeze_mask', no)
+  if (begin.length !== r || end.length !== r || stride.length !== r)
+    k.fail(`begin/end/stride need ${r} entries for x ${shapeText(x.shape)}`)
+  const st = stridesOf(x.shape)
+  const sel: Selection = { base: 0, shape: [], strides: [], outShape: [] }
+  for (let i = 0; i < r; i++) {
+    const len = x.shape[i]
+    const s = stride[i]
+    const norm = (v: number, lo: number, hi: number) =>
+      Math.min(Math.max(v < 0 ? v + len : v, lo), hi)
+    let start: number
+    let count: number
+    if (sm[i]) {
+      start = bm[i] ? 0 : begin[i] < 0 ? begin[i] + len : begin[i]
+      if (start < 0 || start >= len)
+        k.fail(`squeezed index ${begin[i]} is outside axis ${i} (${len})`)
+      count = 1
+    } else if (s > 0) {
+      start = bm[i] ? 0 : norm(begin[i], 0, len)
+      const stop = em[i] ? len : norm(end[i], 0, len)
+      count = Math.max(0, Math.ceil((stop - start) / s))
+    } else if (s < 0) {
+      start = bm[i] ? len - 1 : norm(begin[i], -1, len - 1)
+      const stop = em[i] ? -1 : norm(end[i], -1, len - 1)
+      count = Math.max(0, Math.ceil((start - stop) / -s))
+    } else return k.fail(`stride of axis ${i} is 0`)
+    if (count > 0) sel.base += start * st[i]
+    sel.shape.push(count)
+    sel.strides.push(st[i] * s)
+    if (!sm[i]) sel.outShape.push(count)
+  }
+  return sel
+}
+
+const slice_by_index: Kernel = (k) => {
+  const x = k.in('x')
+  const sel = select(k, x)
+  const out = k.alloc(k.outDType(), sel.outShape)
+  stridedCopy(x.data, sel.base, out.data, sel.shape, sel.strides)
+  return [out]
+}
+
+/** A copy of x with the selected slice replaced by `update` (in place when the planner allows). */
+const slice_update: Kernel = (k) => {
+  const x = k.in('x')
+  const u = k.in('update')
+  const sel = select(k, x)
+  if (
+    numel(sel.shape) !== u.data.length ||
+    u.shape.filter((d) => d !== 1).join() !== sel.outShape.filter((d) => d !== 1).join()
+  )
+    k.fail(
+      `update ${shapeText(u.shape)} does not match the selected slice ${shapeText(sel.outShape)}`,
+    )
+  let out = x
+  if (!k.inPlace) {
+    out = k.alloc(k.outDType(), x.shape)
+    out.data.set(x.data)
+  }
+  stridedScatter(u.data, out.data, sel.base, sel.shape, sel.strides)
+  return [out]
+}
+
+const slice_by_size: Kernel = (k) => {
+  const x = k.in('x')
+  const begin = k.ints('begin')
+  const size = k.ints('size')
+  const r = x.shape.length
+  if (begin.length !== r || size.length !== r) k.fail(`begin/size need ${r} entries`)
+  const st = stridesOf(x.shape)
+  let base = 0
+  const shape = x.shape.map((len, i) => {
+    const b = begin[i] < 0 ? begin[i] + len : begin[i]
+    const n = size[i] === -1 ? len - b : size[i]
+    if (b < 0 || n < 0 || b + n > len)
+      k.fail(`begin ${begin[i]} size ${size[i]} is outside axis ${i} (${len})`)
+    base += b * st[i]
+    return n
+  })
+  const out = k.alloc(k.outDType(), shape)
+  stridedCopy(x.data, base, out.data, shape, st)
+  return [out]
+}
+
+const prod = (s: readonly number[]) => s.reduce((a, b) => a * b, 1)
+
+/** An index into an axis of size d: negatives count from the end; out of range is an error. */
+function checkIndex(k: KernelCall, v: number, d: number): number {
+  const i = v < 0 ? v + d : v
+  if (i < 0 || i >= d) k.fail(`index ${v} is out of range for an axis of size ${d}`)
+  return i
+}
+
+/** out[b, p, i, q] = x[b, p, indices[b, i], q] over x [B, P, D, Q] and indices [B, I]. */
+const gather: Kernel = (k) => {
+  const x = k.in('x')
+  const idx = k.in('indices')
+  const axis = axisOf(k, k.int('axis', 0), x.shape.length)
+  const bd = k.int('batch_dims', 0)
+  if (
+    bd < 0 ||
+    bd > axis ||
+    bd > idx.shape.length ||
+    idx.shape.slice(0, bd).join() !== x.shape.slice(0, bd).join()
+  )
+    k.fail(
+      `batch_dims ${bd} does not fit x ${shapeText(x.shape)} and indices ${shapeText(idx.shape)}`,
+    )
+  const B = prod(x.shape.slice(0, bd))
+  const P = prod(x.shape.slice(bd, axis))
+  const D = x.shape[axis]
+  const Q = prod(x.shape.slice(axis + 1))
+  const I = prod(idx.shape.slice(bd))
+  const out = k.alloc(k.outDType(), [
+    ...x.shape.slice(0, axis),
+    ...idx.shape.slice(bd),
+    ...x.shape.slice(axis + 1),
+  ])
+  const xd = x.data
+  const od = out.data
+  let o = 0
+  for (let b = 0; b < B; b++)
+    for (let p = 0; p < P; p++)
+      for (let i = 0; i < I; i++) {
+        const j = checkIndex(k, idx.data[b * I + i], D)
+        const from = ((b * P + p) * D + j) * Q
+        if (Q === 1) od[o++] = xd[from]
+        else {
+          od.set(xd.subarray(from, from + Q), o)
+          o += Q
+        }
+      }
+  return [out]
+}
+
+/** NumPy take_along_axis: out[o, i, q] = x[o, indices[o, i, q], q]. */
+const gather_along_axis: Kernel = (k) => {
+  const x = k.in('x')
+  const idx = k.in('indices')
+  const axis = axisOf(k, k.int('axis', 0), x.shape.length)
+  if (
+    idx.shape.length !== x.shape.length ||
+    idx.shape.some((d, i) => i !== axis && d !== x.shape[i])
+  )
+    k.fail(
+      `indices ${shapeText(idx.shape)} must match x ${shapeText(x.shape)} except on axis ${axis}`,
+    )
+  const O = prod(x.shape.slice(0, axis))
+  const D = x.shape[axis]
+  const Q = prod(x.shape.slice(axis + 1))
+  const I = idx.shape[axis]
+  const out = k.alloc(k.outDType(), idx.shape)
+  for (let o = 0; o < O; o++)
+    for (let i = 0; i < I; i++)
+      for (let q = 0; q < Q; q++) {
+        const p = (o * I + i) * Q + q
+        out.data[p] = x.data[(o * D + checkIndex(k, idx.data[p], D)) * Q + q]
+      }
+  return [out]
+}
+
+/** Largest (or smallest) k along an axis, sorted; ties keep the lower index first; NaN sorts as the largest. */
+const topk: Kernel = (k) => {
+  const x = k.in('x')
+  const axis = axisOf(k, k.int('axis', -1), x.shape.length)
+  const D = x.shape[axis]
+  let K = k.int('k', 1)
+  if (K === -1) K = D
+  if (K < 1 || K > D) k.fail(`k ${K} must be in [1, ${D}]`)
+  const asc = k.bool('ascending', false)
+  const O = prod(x.shape.slice(0, axis))
+  const Q = prod(x.shape.slice(axis + 1))
+  const shape = x.shape.map((d, i) => (i === axis ? K : d))
+  const values = k.alloc(k.outDType(0), shape)
+  const withIdx = k.bool('return_indices', true)
+  const indices = withIdx ? k.alloc(k.outDType(1), shape) : undefined
+  const order = new Int32Array(D)
+  const key = new Float64Array(D)
+  for (let o = 0; o < O; o++)
+    for (let q = 0; q < Q; q++) {
+      for (let d = 0; d < D; d++) {
+        const v = x.data[(o * D + d) * Q + q]
+        key[d] = v !== v ? Infinity : v
+        order[d] = d
+      }
+      order.sort((a, b) => (key[a] === key[b] ? a - b : asc ? key[a] - key[b] : key[b] - key[a]))
+      for (let j = 0; j < K; j++) {
+        const p = (o * K + j) * Q + q
+        values.data[p] = x.data[(o * D + order[j]) * Q + q]
+        if (indices) indices.data[p] = order[j]
+      }
+    }
+  return indices ? [values, indices] : [values]
+}
+
+/** slice_by_index, slice_update, slice_by_size, gather, gather_along_axis, topk. */
+export const INDEXING: Record<string, Kernel> = {
+  slice_by_index,
+  slice_update,
+  slice_by_size,
+  gather,
+  gather_along_axis,
+  topk,
+}

@@ -1,0 +1,213 @@
+// Plans one function once: a topological order that keeps state ops in program order, dead-code
+// removal, constant folding (const and constexpr values, then every pure op whose inputs are all
+// constant), a slot per runtime var with the step after which it dies, and the KV-cache fast path
+// (read_state → slice_update → write_state on the state's own buffer, no copies).
+import { isConstexprType } from '../mil/ops/index.js'
+import type { MilFunction, Operation, Var } from '../mil/program.js'
+import { Call } from './call.js'
+import { constTensor, type ConstCache } from './consts.js'
+import { UnsupportedOpError } from './kernel.js'
+import { EXACT_OPS, KERNELS, VIEW_OPS } from './kernels/index.js'
+import { isFloatDType, runtimeDType, type RuntimeDType, type Tensor } from './tensor.js'
+import { topoOrder } from './topo.js'
+
+export interface Step {
+  readonly call: Call
+  readonly kernel: (typeof KERNELS)[string]
+  /** Parameter → slot (an array for variadic parameters). */
+  readonly args: Readonly<Record<string, number | readonly number[]>>
+  /** Slot of each output var (-1 when the op has no outputs). */
+  readonly outputs: readonly number[]
+  /** Outputs to round to fp16 after the kernel. */
+  readonly round: readonly boolean[]
+  /** Slots whose last reader is this step. */
+  readonly release: number[]
+  /** The planner proved the KV-cache pattern: x (or the state) may be used in place. */
+  plannedInPlace: boolean
+}
+
+export interface Plan {
+  readonly slotCount: number
+  /** Slots holding constants, filled before every run. */
+  readonly consts: ReadonlyMap<number, Tensor>
+  readonly inputSlots: ReadonlyMap<string, number>
+  readonly outputSlots: readonly (readonly [string, number])[]
+  readonly steps: readonly Step[]
+  /** Slot → var name, for messages and debug dumps. */
+  readonly names: readonly string[]
+}
+
+const STATEFUL = new Set(['read_state', 'write_state', 'coreml_update_state'])
+const WRITES = new Set(['write_state', 'coreml_update_state'])
+
+const argVars = (op: Operation): Var[] => Object.values(op.inputs).flat() as Var[]
+const isState = (v: Var) => v.type.kind === 'state'
+
+function outDType(v: Var, op: Operation): RuntimeDType {
+  const t = v.type.kind === 'state' ? v.type.wrapped : v.type
+  if (t.kind !== 'tensor') throw new UnsupportedOpError(op.type, v.name, `produces a ${t.kind}`)
+  return runtimeDType(t.dtype, `${op.type} '${v.name}'`)
+}
+
+export interface PlanOptions {
+  readonly cache: ConstCache
+  /** Round every float value to fp16 (consts, inputs, each op's output) as the ANE does. */
+  readonly strictFp16: boolean
+  /** Runs a folded op at load (the executor's post-processing included). */
+  readonly fold: (call: Call, kernel: (typeof KERNELS)[string], round: boolean[]) => Tensor[]
+}
+
+export function planFunction(fn: MilFunction, opts: PlanOptions): Plan {
+  const ops = topoOrder(fn)
+  // Live ops: those an output depends on, and state writes.
+  const needed = new Set<Var>(fn.block.outputs)
+  const live: Operation[] = []
+  for (let i = ops.length - 1; i >= 0; i--) {
+    const op = ops[i]
+    if (!WRITES.has(op.type) && !op.outputs.some((v) => needed.has(v))) continue
+    live.push(op)
+    for (const v of argVars(op)) needed.add(v)
+  }
+  live.reverse()
+
+  const slots = new Map<Var, number>()
+  const names: string[] = []
+  const slotOf = (v: Var) => {
+    let s = slots.get(v)
+    if (s === undefined) {
+      s = names.length
+      slots.set(v, s)
+      names.push(v.name)
+    }
+    return s
+  }
+  const consts = new Map<Var, Tensor>()
+  const constOf = (v: Var): Tensor | undefined => {
+    const op = v.producer
+    if (!op || (op.type !== 'const' && !isConstexprType(op.type))) return consts.get(v)
+    let t = consts.get(v)
+    if (!t) consts.set(v, (t = constTensor(v, opts.cache, opts.strictFp16)))
+    return t
+  }
+
+  const inputSlots = new Map<string, number>()
+  for (const i of fn.inputs) if (!isState(i.var)) inputSlots.set(i.var.name, slotOf(i.var))
+
+  const steps: Step[] = []
+  for (const op of live) {
+    if (op.type === 'const' || isConstexprType(op.type)) continue
+    const name = op.outputs[0]?.name ?? op.name
+    const kernel = KERNELS[op.type]
+    if (op.opaque || !kernel || op.blocks.length)
+      throw new UnsupportedOpError(
+        op.type,
+        name,
+        op.blocks.length ? 'control flow is not supported' : undefined,
+      )
+    const stateNames: Record<string, string> = {}
+    for (const [p, x] of Object.entries(op.inputs))
+      if (!Array.isArray(x) && isState(x as Var)) stateNames[p] = (x as Var).name
+    const call = new Call(
+      op,
+      name,
+      op.outputs.map((v) => outDType(v, op)),
+      stateNames,
+    )
+    const round = op.outputs.map((v, i) => {
+      const dt = call.outDTypes[i]
+      if (opts.strictFp16)
+        return isFloatDType(dt) && !VIEW_OPS.has(op.type) && !STATEFUL.has(op.type)
+      return dt === 'fp16' && !EXACT_OPS.has(op.type)
+    })
+    const inputs = Object.entries(op.inputs).filter(([p]) => !(p in stateNames))
+    if (
+      !STATEFUL.has(op.type) &&
+      inputs.every(([, x]) => [x].flat().every((v) => constOf(v as Var)))
+    ) {
+      call.args = Object.fromEntries(
+        inputs.map(([p, x]) => [
+          p,
+          Array.isArray(x) ? x.map((v) => constOf(v)!) : constOf(x as Var)!,
+        ]),
+      )
+      opts.fold(call, kernel, round).forEach((t, i) => consts.set(op.outputs[i], t))
+      continue
+    }
+    const args: Record<string, number | number[]> = {}
+    for (const [p, x] of inputs) args[p] = Array.isArray(x) ? x.map(slotOf) : slotOf(x as Var)
+    const outputs = op.outputs.length ? op.outputs.map(slotOf) : [-1]
+    steps.push({ call, kernel, args, outputs, round, release: [], plannedInPlace: false })
+  }
+
+  const constSlots = new Map<number, Tensor>()
+  for (const [v, s] of slots) {
+    const t = constOf(v)
+    if (t) constSlots.set(s, t)
+  }
+  const outputSlots = fn.block.outputs.map((v) => {
+    if (!slots.has(v) && !constOf(v))
+      throw new UnsupportedOpError('output', v.name, 'is never computed')
+    const s = slotOf(v)
+    const t = constOf(v)
+    if (t) constSlots.set(s, t)
+    return [v.name, s] as const
+  })
+  planReleases(
+    steps,
+    outputSlots.map(([, s]) => s),
+    constSlots,
+  )
+  planKvUpdates(steps)
+  return { slotCount: names.length, consts: constSlots, inputSlots, outputSlots, steps, names }
+}
+
+/** Each temp slot is released after its last reader (or at once when nothing reads it). */
+function planReleases(steps: Step[], outputs: number[], consts: Map<number, Tensor>) {
+  const last = new Map<number, number>()
+  steps.forEach((st, i) => {
+    for (const s of st.outputs) if (s >= 0) last.set(s, i)
+    for (const a of Object.values(st.args)) for (const s of [a].flat()) last.set(s, i)
+  })
+  const keep = new Set(outputs)
+  for (const [s, i] of last) if (!keep.has(s) && !consts.has(s)) steps[i].release.push(s)
+}
+
+/**
+ * read_state R → slice_update(x = R) U → write (write_state/coreml_update_state of U), with R
+ * used only by that slice_update, one write of the state after R and no other read in between:
+ * R may be the state's buffer itself and slice_update may write into it, so the write copies
+ * nothing. Any other read_state may alias the state when no write of it follows.
+ */
+function planKvUpdates(steps: Step[]) {
+  const stateOf = (st: Step) => Object.values(st.call.stateNames)[0]
+  const readers = new Map<number, number[]>()
+  steps.forEach((st, i) => {
+    for (const a of Object.values(st.args))
+      for (const s of [a].flat()) readers.set(s, [...(readers.get(s) ?? []), i])
+  })
+  steps.forEach((st, i) => {
+    if (st.call.op.type !== 'read_state') return
+    const name = stateOf(st)
+    const sameState = (j: number) =>
+      STATEFUL.has(steps[j].call.op.type) && stateOf(steps[j]) === name
+    const writes = steps
+      .map((_, j) => j)
+      .filter((j) => j > i && sameState(j) && WRITES.has(steps[j].call.op.type))
+    if (writes.length === 0) {
+      st.plannedInPlace = true
+      return
+    }
+    const r = st.outputs[0]
+    const use = readers.get(r) ?? []
+    if (writes.length !== 1 || use.length !== 1) return
+    const j = use[0]
+    const w = writes[0]
+    const upd = steps[j]
+    if (upd.call.op.type !== 'slice_update' || upd.args.x !== r || j > w) return
+    const wArgs = steps[w].args
+    if ((wArgs.data ?? wArgs.value) !== upd.outputs[0]) return
+    for (let q = i + 1; q < w; q++) if (sameState(q) && q !== j) return
+    st.plannedInPlace = true
+    upd.plannedInPlace = true
+  })
+}

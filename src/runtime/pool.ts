@@ -1,0 +1,42 @@
+// Reusable output buffers. A buffer goes back to the pool when the last var using it dies (the
+// executor counts references per buffer, views included), and is handed out again to a later op
+// of the same or a later run that needs the same storage type and length.
+import { storageOf, type NumericData, type RuntimeDType } from './tensor.js'
+
+export class BufferPool {
+  readonly #free = new Map<string, NumericData[]>()
+  readonly #owned = new WeakSet<NumericData>()
+
+  /** Fill reused buffers with NaN/garbage so kernels that forget to write an element show up. */
+  constructor(readonly poison = false) {}
+
+  get(dtype: Exclude<RuntimeDType, 'string'>, n: number): NumericData {
+    const ctor = storageOf(dtype)
+    const list = this.#free.get(`${ctor.name}:${n}`)
+    const reused = list?.pop()
+    if (reused) {
+      if (this.poison) reused.fill(reused instanceof Float32Array ? NaN : 0x5a)
+      return reused
+    }
+    const d = new ctor(n)
+    this.#owned.add(d)
+    return d
+  }
+
+  /** True for buffers this pool made (never inputs, constants or states). */
+  owns(d: object): boolean {
+    return this.#owned.has(d as NumericData)
+  }
+
+  put(d: NumericData): void {
+    const key = `${d.constructor.name}:${d.length}`
+    const list = this.#free.get(key)
+    if (list) list.push(d)
+    else this.#free.set(key, [d])
+  }
+
+  /** The buffer leaves the pool for good (handed to the caller as an output). */
+  disown(d: NumericData): void {
+    this.#owned.delete(d)
+  }
+}
