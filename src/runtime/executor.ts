@@ -98,6 +98,15 @@ export class Executable {
     })
   }
 
+  /** The planned steps, for diagnostics: op type, first output var, KV-cache in-place flag. */
+  describePlan(): { opType: string; varName: string; inPlace: boolean }[] {
+    return this.#plan.steps.map((s) => ({
+      opType: s.call.op.type,
+      varName: s.call.varName,
+      inPlace: s.plannedInPlace,
+    }))
+  }
+
   /** The function's name (`main`, `infer`, `prefill`, ...). */
   get name(): string {
     return this.fn.name
@@ -212,11 +221,12 @@ export class Executable {
     if (info.dtype === 'fp16' && t.data instanceof Uint16Array)
       return { dtype: 'fp16', shape: t.shape, data: halfsToFloats(t.data) }
     if (info.dtype === 'fp16' || (this.#strict && isFloatDType(info.dtype))) {
+      // rounded into a copy: the caller's array is never written
       const d = (t.data as Float32Array).slice()
       roundHalfInPlace(d)
       return { dtype: info.dtype, shape: t.shape, data: d }
     }
-    return t
+    return t.dtype === info.dtype ? t : { ...t, dtype: info.dtype }
   }
 
   #env(state: State | undefined): CallEnv {

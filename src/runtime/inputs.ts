@@ -29,7 +29,10 @@ function shapeOk(info: InputInfo, shape: readonly number[]): boolean {
 
 export function checkInput(info: InputInfo, t: Tensor): void {
   const what = `input '${info.name}'`
-  if (t.dtype !== info.dtype) throw new UsageError(`${what} must be ${info.dtype}, got ${t.dtype}`)
+  // fp16 and fp32 tensors are both Float32Array: either is accepted for a float input
+  const float = (d: RuntimeDType) => d === 'fp16' || d === 'fp32'
+  if (t.dtype !== info.dtype && !(float(t.dtype) && float(info.dtype)))
+    throw new UsageError(`${what} must be ${info.dtype}, got ${t.dtype}`)
   if (!shapeOk(info, t.shape))
     throw new UsageError(
       `${what} has shape ${shapeText(t.shape)}; the function declares ${shapeText(info.shape as number[])}`,
