@@ -129,6 +129,13 @@ export class FunctionBuilder {
     return name
   }
 
+  #unscopedUnique(full: string): string {
+    let name = full
+    for (let i = 1; this.#names.has(name); i++) name = `${full}_${i}`
+    this.#names.add(name)
+    return name
+  }
+
   /** Registers a function input var so names stay unique. */
   input(name: string, type: TensorType | StateType): Var {
     const clean = sanitizeName(name)
@@ -141,8 +148,11 @@ export class FunctionBuilder {
 
   /** A `const` op. Literals get `dtype` (default: fp32 for numbers, bool, string). */
   const(value: Literal, name?: string, dtype?: DType): Var {
+    return this.#const(value, this.uniqueName(name ?? 'const'), dtype)
+  }
+
+  #const(value: Literal, opName: string, dtype?: DType): Var {
     const v = isTensorValue(value) ? value : literalValue(value, dtype)
-    const opName = this.uniqueName(name ?? 'const')
     const out = new Var(opName, v.type)
     out.constValue = v
     const op: Operation = {
@@ -210,7 +220,12 @@ export class FunctionBuilder {
       return (['int32', 'fp32'] as const).find((d) => allowed.includes(d)) ?? allowed[0]
     }
     const makeConst = (param: string, decl: { domain: string }, lit: unknown, suffix = '') => {
-      const v = this.const(lit as Literal, `${opName}_${param}${suffix}`, literalDtype(decl.domain))
+      // opName already carries the scope prefix: name the const after it without adding it again.
+      const v = this.#const(
+        lit as Literal,
+        this.#unscopedUnique(`${opName}_${param}${suffix}`),
+        literalDtype(decl.domain),
+      )
       bindDomain(param, decl.domain, v)
       return v
     }

@@ -59,7 +59,6 @@ export const greater_equal = comparison('greater_equal')
 
 export const sqrt = unary('sqrt')
 export const exp = unary('exp')
-export const log = unary('log')
 export const tanh = unary('tanh')
 export const sigmoid = unary('sigmoid')
 export const silu = unary('silu')
@@ -97,6 +96,17 @@ export const rsqrt = defineOp({
   inputs: {
     x: { domain: 'T' },
     epsilon: { domain: 'U', const: true, optional: true, default: () => 1e-12 },
+  },
+  infer: sameAsX,
+})
+
+export const log = defineOp({
+  type: 'log',
+  since: 'ios17',
+  domains: { T: FLOAT, U: FLOAT },
+  inputs: {
+    x: { domain: 'T' },
+    epsilon: { domain: 'U', const: true, optional: true, default: () => 1e-45 },
   },
   infer: sameAsX,
 })
