@@ -48,6 +48,12 @@ export class WeightBank {
   constructor(
     readonly ckpt: Checkpoint,
     readonly quantize?: Quantizer,
+    /** Decides per weight whether a requested LUT applies (coremltools skips small or odd-shaped ones). */
+    readonly lutFilter: (name: string, shape: number[], spec: LutSpec) => LutSpec | undefined = (
+      _n,
+      _s,
+      spec,
+    ) => spec,
   ) {}
 
   has(name: string): boolean {
@@ -73,7 +79,8 @@ export class WeightBank {
       const cols = all.length / this.shapeOf(name)[0]
       return all.subarray(rows[0] * cols, rows[1] * cols)
     }
-    const w = lut && this.quantize ? this.#lut(name, shape, lut, read) : dense(shape, read, key)
+    const spec = lut && this.quantize ? this.lutFilter(name, shape, lut) : undefined
+    const w = spec ? this.#lut(name, shape, spec, read) : dense(shape, read, key)
     this.#cache.set(key, w)
     return w
   }

@@ -2,6 +2,7 @@ import { AnemllError } from '../util/errors.js'
 import { VERSION } from '../version.js'
 import type { Command } from './command.js'
 import { compileCommand } from './commands/compile.js'
+import { convertCommand } from './commands/convert.js'
 import { inspectCommand } from './commands/inspect.js'
 import { lintCommand } from './commands/lint.js'
 import { showCommand } from './commands/show.js'
@@ -9,6 +10,7 @@ import { tokenizeCommand } from './commands/tokenize.js'
 
 /** The verb table: one line per command, each implemented in commands/<verb>.ts. */
 const COMMANDS: Command[] = [
+  convertCommand,
   inspectCommand,
   lintCommand,
   compileCommand,

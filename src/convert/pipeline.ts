@@ -24,6 +24,7 @@ import { lintPackages, type LintFinding } from './lint.js'
 import { metaYaml, modelDisplayName } from './meta.js'
 import { partNames } from './names.js'
 import { writeTokenizerFiles } from './tokenizer-files.js'
+import { lutPolicy, type LutSpec as QuantLutSpec } from '../quant/index.js'
 
 export interface ConvertOptions {
   /** Local Hugging Face folder or .gguf file (Hub ids are resolved before). */
@@ -116,7 +117,10 @@ export async function convert(
     renameSync(`${statePath}.partial`, statePath)
   }
   const runs = (step: number) => (o.only !== undefined ? step === o.only : step >= o.restart)
-  const bank = new WeightBank(ckpt, quantize)
+  // The same rule coremltools applies: rank ≥ 2, more than 2048 weights, group size divides C_out.
+  const bank = new WeightBank(ckpt, quantize, (name, shape, spec) =>
+    lutPolicy(name, shape, 'ffn', { ffn: spec as QuantLutSpec }),
+  )
   const parts: PartOptions = {
     ckpt,
     arch,

@@ -1,0 +1,218 @@
+import { existsSync, statfsSync, statSync } from 'node:fs'
+import { dirname, resolve, sep } from 'node:path'
+import type { LutSpec } from '../../arch/weights.js'
+import { openCheckpoint } from '../../checkpoint/checkpoint.js'
+import { convert, type ConvertOptions, type ConvertResult } from '../../convert/pipeline.js'
+import { formatFinding } from '../../convert/lint.js'
+import { parseLutSpec, palettizer } from '../../quant/index.js'
+import { UsageError } from '../../util/errors.js'
+import { table } from '../../util/format.js'
+import { formatBytes, formatDuration, Progress } from '../../util/progress.js'
+import { parseFlags, type Command } from '../command.js'
+
+const HELP = `Usage: anemll convert --model <folder | org/name | file.gguf> --output <dir> [options]
+
+Converts a Llama 3.x / Qwen3 / Qwen2.5 checkpoint into the CoreML parts ANEMLL's runtimes and
+apps load unchanged: <prefix>_embeddings, <prefix>_FFN_PF_chunk_NNofMM (functions infer and
+prefill sharing one KV-cache state), <prefix>_lm_head, plus meta.yaml and the tokenizer files.
+Mirrors ANEMLL's convert_model.sh: same flags, same defaults, same step numbers.
+
+Options:
+  --model <path|id>       Hugging Face folder, Hub id (org/name[@rev]) or .gguf file (required)
+  --output <dir>          output folder, created if missing (required)
+  --context <n>           context length baked into the model (default 512)
+  --batch <n>             prefill batch size; context must be a multiple of it (default 64)
+  --lut1 <bits[,group]>   LUT for the embeddings (default none)
+  --lut2 <bits[,group]>   LUT for the transformer chunks (default 4)
+  --lut3 <bits[,group]>   LUT for the LM head (default 6)
+                          bits: 2, 3, 4, 6, 8; group: output channels per table (default 8),
+                          0/t/tensor = one table per tensor; none/no/"" = keep fp16
+  --chunk <n|auto>        number of transformer chunks (default 2); auto picks the fewest that
+                          keep each chunk under --max-chunk-mb
+  --max-chunk-mb <mb>     chunk size target for --chunk auto (default 950: iOS; ~1900 for macOS)
+  --prefix <name>         file-name prefix (default by architecture: llama, qwen, qwen25)
+  --argmax                LM head returns argmax_idx/argmax_val instead of logits (greedy only)
+  --monolithic            one package (infer + prefill, embeddings to logits) instead of parts
+  --restart <step>        run steps >= step (1 embeddings, 2 LM head, 3 chunks, 6 compile,
+                          7 tokenizer+meta.yaml, 8 check); a rerun resumes by itself
+  --only <step>           run that one step
+  --seed <n>              k-means seed (default 0); same input + seed = identical files
+  --no-compile            skip compiling to .mlmodelc even on macOS
+  --skip-check            accepted for compatibility (anemll needs no Python dependencies)
+  --quiet                 no progress bars
+
+Examples:
+  anemll convert --model ./SmolLM2-135M-Instruct --output out/smollm2 --chunk 1
+  anemll convert --model Qwen/Qwen3-0.6B --output out/qwen3 --context 1024 --lut2 6,8 --argmax
+  anemll convert --model model.Q8_0.gguf --output out/m --lut2 none --lut3 none`
+
+const OPTIONS = {
+  model: { type: 'string' },
+  output: { type: 'string' },
+  context: { type: 'string', default: '512' },
+  batch: { type: 'string', default: '64' },
+  lut1: { type: 'string', default: '' },
+  lut2: { type: 'string', default: '4' },
+  lut3: { type: 'string', default: '6' },
+  chunk: { type: 'string', default: '2' },
+  'max-chunk-mb': { type: 'string', default: '950' },
+  prefix: { type: 'string' },
+  argmax: { type: 'boolean', default: false },
+  monolithic: { type: 'boolean', default: false },
+  restart: { type: 'string', default: '1' },
+  only: { type: 'string' },
+  seed: { type: 'string', default: '0' },
+  'no-compile': { type: 'boolean', default: false },
+  'skip-check': { type: 'boolean', default: false },
+  quiet: { type: 'boolean', default: false },
+} as const
+
+function int(flag: string, v: string, min: number): number {
+  const n = Number(v)
+  if (!Number.isInteger(n) || n < min)
+    throw new UsageError(`--${flag} must be an integer >= ${min}, got '${v}'`)
+  return n
+}
+
+/** Turns flags into checked options; every problem is one line naming the flag and the fix. */
+export async function optionsFromFlags(
+  argv: string[],
+): Promise<ConvertOptions & { quiet: boolean }> {
+  const { values: v, positionals } = parseFlags('convert', {
+    args: argv,
+    options: OPTIONS,
+    allowPositionals: true,
+  })
+  if (positionals.length)
+    throw new UsageError(`unexpected argument '${positionals[0]}'. See 'anemll convert --help'.`)
+  if (!v.model) throw new UsageError("--model is required. See 'anemll convert --help'.")
+  if (!v.output) throw new UsageError("--output is required. See 'anemll convert --help'.")
+  const context = int('context', v.context, 1)
+  const batch = int('batch', v.batch, 1)
+  if (context % batch)
+    throw new UsageError(
+      `--context ${context} is not a multiple of --batch ${batch}; use e.g. --batch ${gcdBatch(context, batch)}`,
+    )
+  if (context > 16384)
+    throw new UsageError(`--context ${context} exceeds the ANE's 16384 limit per dimension`)
+  const chunks = v.chunk === 'auto' ? 'auto' : int('chunk', v.chunk, 1)
+  const model = await resolveModelArg(v.model)
+  const output = resolve(v.output)
+  const src = resolve(model)
+  const srcDir = statSync(src).isDirectory() ? src : dirname(src)
+  if (output === srcDir || output.startsWith(srcDir + sep))
+    throw new UsageError(
+      `--output ${v.output} is inside the model folder ${srcDir}; choose a folder outside it`,
+    )
+  return {
+    model,
+    output,
+    context,
+    batch,
+    lut1: parseLutSpec(v.lut1, '--lut1'),
+    lut2: parseLutSpec(v.lut2, '--lut2'),
+    lut3: parseLutSpec(v.lut3, '--lut3'),
+    chunks,
+    maxChunkMb: int('max-chunk-mb', v['max-chunk-mb'], 1),
+    prefix: v.prefix,
+    argmax: v.argmax,
+    monolithic: v.monolithic,
+    restart: int('restart', v.restart, 1),
+    only: v.only === undefined ? undefined : int('only', v.only, 1),
+    seed: int('seed', v.seed, 0),
+    compile: v['no-compile'] ? 'never' : 'auto',
+    quiet: v.quiet,
+  }
+}
+
+const gcdBatch = (c: number, b: number): number => {
+  for (let x = b; x > 0; x--) if (c % x === 0) return x
+  return 1
+}
+
+/** A local folder or .gguf as is; anything else is looked up as a Hugging Face Hub id. */
+async function resolveModelArg(spec: string): Promise<string> {
+  if (existsSync(spec)) return resolve(spec)
+  if (/^[\w.-]+\/[\w.-]+(@[\w./-]+)?$/.test(spec)) {
+    const { resolveModel } = await import('../../checkpoint/resolve.js')
+    return (await resolveModel(spec)).path
+  }
+  throw new UsageError(`--model ${spec}: no such folder or file, and not a Hub id (org/name)`)
+}
+
+/** Refuses to start when the output disk cannot hold the estimated parts. */
+async function checkDisk(o: ConvertOptions): Promise<void> {
+  const ckpt = await openCheckpoint(o.model)
+  const params = ckpt
+    .tensorNames()
+    .reduce((n, t) => n + ckpt.tensorInfo(t).shape.reduce((a, b) => a * b, 1), 0)
+  const bits = (l?: LutSpec) => (l ? l.bits : 16)
+  const need = (params * Math.max(bits(o.lut1), bits(o.lut2), bits(o.lut3))) / 8
+  const fs = statfsSync(existsSync(o.output) ? o.output : dirname(o.output))
+  const free = fs.bavail * fs.bsize
+  if (free < need * 1.1)
+    throw new UsageError(
+      `not enough disk space in ${o.output}: about ${formatBytes(need)} needed, ${formatBytes(free)} free`,
+    )
+}
+
+export function renderResult(r: ConvertResult): string {
+  const rows = [['part', 'size', 'LUT', 'SQNR dB (min / mean)', 'time']]
+  for (const p of r.parts) {
+    const sq = p.quant.map((q) => q.sqnrDb)
+    const sqnr = sq.length
+      ? `${Math.min(...sq).toFixed(1)} / ${(sq.reduce((a, b) => a + b, 0) / sq.length).toFixed(1)}`
+      : '-'
+    rows.push([
+      p.file,
+      formatBytes(p.bytes),
+      p.lutBits ? String(p.lutBits) : 'fp16',
+      p.skipped ? '(kept)' : sqnr,
+      p.skipped ? 'done before' : `${p.seconds.toFixed(1)}s`,
+    ])
+  }
+  const errors = r.findings.filter((f) => f.severity === 'error').length
+  return [
+    '',
+    table(rows, '  '),
+    '',
+    `  ${r.chunks} chunk${r.chunks > 1 ? 's' : ''} · ${formatDuration(r.seconds)} · ANE check: ${r.findings.length ? `${errors} error(s), ${r.findings.length - errors} warning(s)` : 'ok'}`,
+    ...r.findings.slice(0, 20).map((f) => `  ${formatFinding(f)}`),
+    ...(r.compileNote ? [`  note: ${r.compileNote}`] : []),
+    `  output: ${r.output}/meta.yaml`,
+  ].join('\n')
+}
+
+export const convertCommand: Command = {
+  name: 'convert',
+  summary: 'convert a Hugging Face / GGUF model into ANE-ready CoreML parts (ANEMLL layout)',
+  help: HELP,
+  async run(argv) {
+    const o = await optionsFromFlags(argv)
+    await checkDisk(o)
+    let bar: Progress | undefined
+    const result = await convert(
+      { ...o, commandLine: `anemll convert ${argv.join(' ')}` },
+      {
+        step(n, title) {
+          bar?.finish()
+          bar = undefined
+          if (!o.quiet) process.stderr.write(`[${n}] ${title}\n`)
+        },
+        bytes(written, total, label) {
+          if (o.quiet) return
+          if (!bar || bar.total !== total) {
+            bar?.finish()
+            bar = new Progress({ label, total, unit: 'bytes' })
+          }
+          bar.update(Math.min(written, total))
+        },
+        note: (t) => o.quiet || process.stderr.write(`    ${t}\n`),
+      },
+      palettizer(o.seed),
+    )
+    bar?.finish()
+    console.log(renderResult(result))
+    return result.findings.some((f) => f.severity === 'error') ? 1 : 0
+  },
+}
