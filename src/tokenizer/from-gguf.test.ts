@@ -172,3 +172,55 @@ test('loadTokenizer takes a checkpoint tokenizer source of either kind', async (
   const fromMeta = await loadTokenizer({ kind: 'gguf', file: 'stories.gguf', metadata: meta })
   assert.deepEqual(fromMeta.encode('Once upon a time'), folder.encode('Once upon a time'))
 })
+
+/** GGUF-style metadata for a byte-level BPE tokenizer.json, typed as llama.cpp's converter does. */
+function bpeMetaFrom(dir: string, pre: string): Map<string, GgufValue> {
+  const json = JSON.parse(readFileSync(join(dir, 'tokenizer.json'), 'utf8'))
+  const ids = [
+    ...(Object.values(json.model.vocab) as number[]),
+    ...json.added_tokens.map((t: { id: number }) => t.id),
+  ]
+  const size = ids.reduce((a, b) => Math.max(a, b), 0) + 1
+  const tokens: string[] = new Array(size).fill('')
+  const types: number[] = new Array(size).fill(1)
+  for (const [t, id] of Object.entries(json.model.vocab) as [string, number][]) tokens[id] = t
+  for (const t of json.added_tokens as { id: number; content: string; special: boolean }[]) {
+    tokens[t.id] = t.content
+    types[t.id] = t.special ? 3 : 4 // control : user-defined
+  }
+  const merges = (json.model.merges as (string | string[])[]).map((m) =>
+    Array.isArray(m) ? m.join(' ') : m,
+  )
+  return new Map<string, GgufValue>([
+    ['tokenizer.ggml.model', 'gpt2'],
+    ['tokenizer.ggml.pre', pre],
+    ['tokenizer.ggml.tokens', tokens],
+    ['tokenizer.ggml.token_type', types],
+    ['tokenizer.ggml.merges', merges],
+  ])
+}
+
+test('byte-level BPE by pre-tokenizer name: llama-bpe and qwen2 reproduce the Llama 3 and Qwen3 goldens', () => {
+  const llamaMeta = bpeMetaFrom(join(SHARED, 'tokenizers/llama3'), 'llama-bpe')
+  llamaMeta.set('tokenizer.ggml.bos_token_id', 128000)
+  llamaMeta.set('tokenizer.ggml.eos_token_id', 128009)
+  const llama = tokenizerFromGguf(llamaMeta, 'llama3.gguf')
+  const qwen = tokenizerFromGguf(
+    bpeMetaFrom(join(SHARED, 'tokenizers/qwen3'), 'qwen2'),
+    'qwen3.gguf',
+  )
+  const lg = readJson('llama3.golden.json')
+  const qg = readJson('qwen3.golden.json')
+  for (const [i, { text }] of texts.entries()) {
+    // llama.cpp adds BOS for llama-bpe vocabularies (the HF post-processor of this older file does not).
+    assert.deepEqual(llama.encode(text), [128000, ...lg.cases[i].idsNoSpecial], lg.cases[i].name)
+    assert.equal(llama.decode(lg.cases[i].idsNoSpecial), lg.cases[i].decoded)
+    assert.deepEqual(qwen.encode(text), qg.cases[i].ids, qg.cases[i].name)
+    assert.equal(
+      qwen.decode(qg.cases[i].ids, { skipSpecialTokens: true }),
+      qg.cases[i].decodedSkipSpecial,
+    )
+  }
+  assert.equal(qwen.isSpecial(151667), false, '<think> is user-defined: added, not special')
+  assert.equal(qwen.bos, undefined)
+})
