@@ -74,7 +74,7 @@ export class WeightBank {
     const hit = this.#cache.get(key)
     if (hit) return hit
     const read = () => {
-      const all = this.ckpt.readTensor(name)
+      const all = rows ? this.#rowSource(name) : this.ckpt.readTensor(name)
       if (!rows) return all
       const cols = all.length / this.shapeOf(name)[0]
       return all.subarray(rows[0] * cols, rows[1] * cols)
@@ -83,6 +83,18 @@ export class WeightBank {
     const w = spec ? this.#lut(name, shape, spec, read) : dense(shape, read, key)
     this.#cache.set(key, w)
     return w
+  }
+
+  // Split LM heads read row ranges of one tensor in turn: keep the last tensor read for them.
+  #rowCache?: { name: string; data: Float32Array }
+  #rowSource(name: string): Float32Array {
+    if (this.#rowCache?.name !== name) this.#rowCache = { name, data: this.ckpt.readTensor(name) }
+    return this.#rowCache.data
+  }
+
+  /** Drops the row cache (call when the split tensor is done). */
+  release(): void {
+    this.#rowCache = undefined
   }
 
   #lut(name: string, shape: number[], spec: LutSpec, read: () => Float32Array): GraphWeight {
