@@ -7,7 +7,7 @@ import type { MilFunction, Operation, Var } from '../mil/program.js'
 import { Call } from './call.js'
 import { constTensor, type ConstCache } from './consts.js'
 import { UnsupportedOpError } from './kernel.js'
-import { EXACT_OPS, KERNELS, VIEW_OPS } from './kernels/index.js'
+import { EXACT_OPS, EXTRA_KERNELS, KERNELS, VIEW_OPS } from './kernels/index.js'
 import { isFloatDType, runtimeDType, type RuntimeDType, type Tensor } from './tensor.js'
 import { topoOrder } from './topo.js'
 
@@ -97,8 +97,10 @@ export function planFunction(fn: MilFunction, opts: PlanOptions): Plan {
   for (const op of live) {
     if (op.type === 'const' || isConstexprType(op.type)) continue
     const name = op.outputs[0]?.name ?? op.name
-    const kernel = KERNELS[op.type]
-    if (op.opaque || !kernel || op.blocks.length)
+    // opaque ops (outside the op table) run when an extra kernel knows them
+    const table = op.opaque ? EXTRA_KERNELS : KERNELS
+    const kernel = Object.hasOwn(table, op.type) ? table[op.type] : undefined
+    if (!kernel || op.blocks.length)
       throw new UnsupportedOpError(
         op.type,
         name,

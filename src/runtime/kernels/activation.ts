@@ -14,9 +14,6 @@ const UNARY: Record<string, UnaryFn> = {
   exp: (x, o, n) => {
     for (let i = 0; i < n; i++) o[i] = Math.exp(x[i])
   },
-  log: (x, o, n) => {
-    for (let i = 0; i < n; i++) o[i] = Math.log(x[i])
-  },
   tanh: (x, o, n) => {
     for (let i = 0; i < n; i++) o[i] = Math.tanh(x[i])
   },
@@ -91,6 +88,15 @@ const inverse: Kernel = (k) => {
   const xd = x.data
   const od = out.data
   for (let i = 0; i < xd.length; i++) od[i] = 1 / (xd[i] + eps)
+  return [out]
+}
+
+/** log(x + ε): coremltools writes an epsilon input (iOS15 definition, default 1e-45). */
+const log: Kernel = (k) => {
+  const x = k.in('x')
+  const eps = k.float('epsilon', 0)
+  const out = k.alloc(k.outDType(), x.shape)
+  for (let i = 0; i < x.data.length; i++) out.data[i] = Math.log(x.data[i] + eps)
   return [out]
 }
 
@@ -169,6 +175,7 @@ export const ACTIVATION: Record<string, Kernel> = {
   ...Object.fromEntries(Object.entries(UNARY).map(([t, f]) => [t, unary(f)])),
   rsqrt,
   inverse,
+  log,
   clip,
   gelu,
   softmax,

@@ -4,13 +4,14 @@ import type { Kernel } from '../kernel.js'
 import { ACTIVATION } from './activation.js'
 import { ATTENTION } from './attention.js'
 import { ELEMENTWISE } from './elementwise.js'
+import { EXTRA } from './extra.js'
 import { INDEXING } from './indexing.js'
 import { LINEAR } from './linear.js'
 import { REDUCTION } from './reduction.js'
 import { SHAPE } from './shape.js'
 import { STATE } from './state.js'
 
-/** Op type → reference kernel. */
+/** Op type → reference kernel, for every op of the op table but the constexpr ones. */
 export const KERNELS: Readonly<Record<string, Kernel>> = {
   ...ELEMENTWISE,
   ...ACTIVATION,
@@ -21,6 +22,9 @@ export const KERNELS: Readonly<Record<string, Kernel>> = {
   ...STATE,
   ...ATTENTION,
 }
+
+/** Kernels for ops outside the op table (kept as opaque ops when a package is read). */
+export const EXTRA_KERNELS: Readonly<Record<string, Kernel>> = EXTRA
 
 /**
  * Ops whose outputs only move or select input elements (or are exact by construction), so an
