@@ -38,13 +38,30 @@ export class HubHttpError extends AnemllError {
   }
 }
 
-/** Runs `fn` again after network errors (not after Hub answers), waiting longer each time. */
+// No server there (or no network at all): retrying will not help, fail fast.
+const UNREACHABLE = new Set([
+  'ENOTFOUND',
+  'EAI_AGAIN',
+  'ECONNREFUSED',
+  'ENETUNREACH',
+  'EHOSTUNREACH',
+])
+
+function unreachable(err: unknown): boolean {
+  const code = (err as { cause?: { code?: string } }).cause?.code
+  return code !== undefined && UNREACHABLE.has(code)
+}
+
+/**
+ * Runs `fn` again after network errors (not after Hub answers, nor when the host is unreachable),
+ * waiting longer each time.
+ */
 export async function withRetries<T>(s: FetchSettings, fn: () => Promise<T>): Promise<T> {
   for (let attempt = 1; ; attempt++) {
     try {
       return await fn()
     } catch (err) {
-      if (err instanceof AnemllError || attempt >= s.attempts) throw err
+      if (err instanceof AnemllError || unreachable(err) || attempt >= s.attempts) throw err
       await new Promise((r) => setTimeout(r, s.retryDelayMs * 2 ** (attempt - 1)))
     }
   }
@@ -105,7 +122,8 @@ export async function downloadBlob(
       await fetchInto(url, file, part, have, s, count)
       break
     } catch (err) {
-      if (err instanceof AnemllError || attempt >= s.attempts) throw wrapNetwork(err, file.path)
+      if (err instanceof AnemllError || unreachable(err) || attempt >= s.attempts)
+        throw wrapNetwork(err, file.path)
       await new Promise((r) => setTimeout(r, s.retryDelayMs * 2 ** (attempt - 1)))
     }
   }
