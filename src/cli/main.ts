@@ -1,10 +1,13 @@
 import { AnemllError } from '../util/errors.js'
 import { VERSION } from '../version.js'
 import type { Command } from './command.js'
+import { chatCommand } from './commands/chat.js'
 import { compileCommand } from './commands/compile.js'
 import { convertCommand } from './commands/convert.js'
+import { demoCommand } from './commands/demo.js'
 import { inspectCommand } from './commands/inspect.js'
 import { lintCommand } from './commands/lint.js'
+import { runCommand } from './commands/run.js'
 import { showCommand } from './commands/show.js'
 import { tokenizeCommand } from './commands/tokenize.js'
 
@@ -16,6 +19,9 @@ const COMMANDS: Command[] = [
   compileCommand,
   showCommand,
   tokenizeCommand,
+  runCommand,
+  chatCommand,
+  demoCommand,
   // one entry per verb
 ]
 

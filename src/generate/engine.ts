@@ -1,0 +1,190 @@
+// The engine's entry point (ANEMLL's AnemllCore): a converted model folder → a Model that
+// generates from a prompt, a conversation or raw ids, and opens chat Sessions.
+import { existsSync, readFileSync } from 'node:fs'
+import { join } from 'node:path'
+import { ChatTemplate, type ChatMessage } from '../tokenizer/chat-template.js'
+import { stopTokenIds } from '../tokenizer/stop-tokens.js'
+import { Tokenizer } from '../tokenizer/tokenizer.js'
+import { FormatError } from '../util/errors.js'
+import { KvCache } from './cache.js'
+import { generationLoop } from './loop.js'
+import { readMeta, type ModelMeta } from './meta.js'
+import { loadRunner, type Runner } from './parts.js'
+import { conversationIds, fitConversation, rawIds } from './prompt.js'
+import { Session, type SessionOptions } from './session.js'
+import type { GenerateOptions, GenerationEvent, GenerationResult } from './types.js'
+
+export interface LoadModelOptions {
+  /**
+   * How prompts are fed: 'auto' (default) batches through `prefill` when meta.yaml allows it
+   * (0.3.5 files), 'batch' always does, 'single' feeds every token through `infer`.
+   */
+  prefill?: 'auto' | 'batch' | 'single'
+  /** Run every op in strict fp16 (the runtime reports the first op that overflows). */
+  strictFp16?: boolean
+  /** Tokenizer folder (default: meta.yaml's tokenizer_path, else its folder). */
+  tokenizer?: string
+  /**
+   * Run one prefill batch and one decode step before returning, as ANEMLL's runtimes do, so the
+   * first real call is not slowed by one-time work (weights decompressed on first use).
+   */
+  warmup?: boolean
+}
+
+/** What to generate from: text, a conversation, or ids fed as they are. */
+export type GenerateInput = string | readonly ChatMessage[] | { tokens: readonly number[] }
+
+/** eos ids of config.json and generation_config.json (an int or a list), when present. */
+function configEos(dir: string): number[] {
+  const ids: number[] = []
+  for (const name of ['config.json', 'generation_config.json']) {
+    const file = join(dir, name)
+    if (!existsSync(file)) continue
+    let v: unknown
+    try {
+      v = (JSON.parse(readFileSync(file, 'utf8')) as { eos_token_id?: unknown }).eos_token_id
+    } catch (err) {
+      throw new FormatError(file, `invalid JSON: ${(err as Error).message}`)
+    }
+    for (const id of Array.isArray(v) ? v : [v]) if (Number.isInteger(id) && id >= 0) ids.push(id)
+  }
+  return ids
+}
+
+/** A converted model ready to generate. */
+export class Model {
+  readonly meta: ModelMeta
+  readonly tokenizer: Tokenizer
+  /** The tokenizer's chat template; undefined for base models (plain-text mode). */
+  readonly template?: ChatTemplate
+  /** Ids that end an answer: config/generation_config eos, tokenizer eos, end-of-turn tokens. */
+  readonly stopTokenIds: readonly number[]
+  readonly #runner: Runner
+  readonly #batchPrefill: boolean
+  readonly #idle: KvCache[] = []
+
+  constructor(meta: ModelMeta, runner: Runner, tokenizer: Tokenizer, opts: LoadModelOptions = {}) {
+    this.meta = meta
+    this.#runner = runner
+    this.tokenizer = tokenizer
+    this.template = ChatTemplate.fromTokenizer(tokenizer)
+    this.stopTokenIds = stopTokenIds(tokenizer, { eos_token_id: configEos(meta.dir) })
+    const mode = opts.prefill ?? 'auto'
+    this.#batchPrefill = mode === 'batch' || (mode === 'auto' && meta.batchPrefill)
+  }
+
+  /** The LM head returns argmax (greedy only). */
+  get argmaxHead(): boolean {
+    return this.#runner.argmax
+  }
+
+  /** A new, empty KV cache for this model. */
+  newCache(): KvCache {
+    return new KvCache(this.#runner, this.#batchPrefill)
+  }
+
+  /** The prompt ids for `input` (templated unless `template: false` or the model has none). */
+  promptIds(input: GenerateInput, opts: GenerateOptions = {}): number[] {
+    if (typeof input === 'object' && 'tokens' in input) return [...input.tokens]
+    if (typeof input === 'string' && (opts.template === false || !this.template))
+      return rawIds(this.tokenizer, input)
+    const messages: ChatMessage[] =
+      typeof input === 'string'
+        ? [
+            ...(opts.system ? [{ role: 'system', content: opts.system }] : []),
+            { role: 'user', content: input },
+          ]
+        : [...input]
+    return conversationIds(this.tokenizer, this.template, messages, opts)
+  }
+
+  /**
+   * Streams a generation from a fresh cache: `token` events (id and text delta), `text` (held-back
+   * text released at the end), `shift` (window shifts) and a final `done` with the result.
+   * @example
+   * const model = await loadModel('out/stories')
+   * for await (const ev of model.generate('Once upon a time', { maxTokens: 50 }))
+   *   if (ev.type === 'token' || ev.type === 'text') process.stdout.write(ev.text)
+   */
+  async *generate(
+    input: GenerateInput,
+    opts: GenerateOptions = {},
+  ): AsyncGenerator<GenerationEvent, GenerationResult> {
+    const started = performance.now()
+    let ids: number[]
+    let droppedMessages = 0
+    if (Array.isArray(input)) {
+      const fit = fitConversation(input, this.historyBudget, (m) => this.promptIds(m, opts))
+      ids = fit.ids
+      droppedMessages = fit.droppedMessages
+    } else ids = this.promptIds(input as GenerateInput, opts)
+    const cache = this.#idle.pop() ?? this.newCache()
+    cache.reset()
+    try {
+      return yield* generationLoop({
+        cache,
+        argmaxHead: this.argmaxHead,
+        tokenizer: this.tokenizer,
+        ids,
+        stopIds: new Set(this.stopTokenIds),
+        opts,
+        started,
+        droppedMessages,
+      })
+    } finally {
+      this.#idle.push(cache)
+    }
+  }
+
+  /**
+   * One prefill batch and a few decode steps on dummy ids (ANEMLL runs two 10-token warm-ups):
+   * weights are decompressed on first use and the JIT compiles the kernels after a few calls.
+   */
+  async warmup(steps = 10): Promise<void> {
+    const cache = this.#idle.pop() ?? this.newCache()
+    const id = this.tokenizer.bos?.id ?? 0
+    const n = Math.min(this.meta.batch + steps, this.meta.context)
+    await cache.fill(new Array<number>(n).fill(id))
+    cache.reset()
+    this.#idle.push(cache)
+  }
+
+  /** Runs a generation to the end and returns its result. */
+  async complete(input: GenerateInput, opts: GenerateOptions = {}): Promise<GenerationResult> {
+    const it = this.generate(input, opts)
+    for (;;) {
+      const r = await it.next()
+      if (r.done) return r.value
+    }
+  }
+
+  /** A multi-turn chat that keeps its KV cache between turns. */
+  session(opts: SessionOptions = {}): Session {
+    return new Session(this, this.newCache(), opts)
+  }
+
+  /**
+   * Conversation tokens allowed before old turns are dropped: C minus room for the answer
+   * (ANEMLL keeps 100 tokens free; a quarter of C when that is smaller).
+   */
+  get historyBudget(): number {
+    const C = this.meta.context
+    return C - Math.min(100, Math.floor(C / 4))
+  }
+}
+
+/**
+ * Loads a converted model: meta.yaml (or its folder), the tokenizer beside it, and every part
+ * (.mlmodelc or .mlpackage; chunked or monolithic; logits or argmax heads).
+ * @example
+ * const model = await loadModel('out/qwen3/meta.yaml')
+ * const chat = model.session({ system: 'Be brief.' })
+ */
+export async function loadModel(path: string, opts: LoadModelOptions = {}): Promise<Model> {
+  const meta = readMeta(path)
+  const tokenizer = await Tokenizer.load(opts.tokenizer ?? meta.tokenizerDir)
+  const runner = await loadRunner(meta, { strictFp16: opts.strictFp16 })
+  const model = new Model(meta, runner, tokenizer, opts)
+  if (opts.warmup) await model.warmup()
+  return model
+}

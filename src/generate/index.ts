@@ -1,0 +1,12 @@
+// The generation engine: load a converted model, generate, chat.
+export { loadModel, Model } from './engine.js'
+export type { GenerateInput, LoadModelOptions } from './engine.js'
+export { Session } from './session.js'
+export type { SessionOptions } from './session.js'
+export { KvCache, windowKeep } from './cache.js'
+export { readMeta, parseMeta, resolveParts } from './meta.js'
+export type { ModelMeta, PartPaths } from './meta.js'
+export { Sampler, samplingConfig } from './sample.js'
+export type { SamplingOptions, SamplingConfig } from './sample.js'
+export { StopStrings } from './stop.js'
+export type * from './types.js'
