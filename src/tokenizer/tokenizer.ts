@@ -1,5 +1,6 @@
 // A model's tokenizer: tokenizer.json (+ tokenizer_config.json) run by @huggingface/tokenizers, with the
 // few fixes needed to match the reference Rust `tokenizers` package id for id and string for string.
+import { existsSync } from 'node:fs'
 import { readFile } from 'node:fs/promises'
 import { join } from 'node:path'
 import * as hfLib from '@huggingface/tokenizers'
@@ -141,13 +142,27 @@ export class Tokenizer {
 
   /**
    * Loads tokenizer.json, tokenizer_config.json, special_tokens_map.json and chat_template.{jinja,json}
-   * from a model folder (only tokenizer.json is required).
+   * from a model folder. Only tokenizer.json is required; without it, a sentencepiece
+   * tokenizer.model is converted as transformers would.
    */
   static async load(dir: string): Promise<Tokenizer> {
-    const file = join(dir, 'tokenizer.json')
-    const json = await readJson(file, true)
+    let file = join(dir, 'tokenizer.json')
+    let json = await readJson(file, false)
     const config = ((await readJson(join(dir, 'tokenizer_config.json'), false)) ??
       {}) as TokenizerConfig
+    if (json === null) {
+      // Older sentencepiece checkpoints ship only tokenizer.model.
+      file = join(dir, 'tokenizer.model')
+      if (!existsSync(file))
+        throw new FormatError(
+          dir,
+          'no tokenizer.json (or sentencepiece tokenizer.model) in the folder',
+        )
+      const { tokenizerFilesFromSpm } = await import('./from-spm.js')
+      const spm = await tokenizerFilesFromSpm(file)
+      json = spm.tokenizerJson
+      for (const [key, value] of Object.entries(spm.tokenizerConfig)) config[key] ??= value
+    }
     const map = (await readJson(join(dir, 'special_tokens_map.json'), false)) as Record<
       string,
       unknown
