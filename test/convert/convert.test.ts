@@ -10,7 +10,9 @@ import { openCheckpoint } from '../../src/checkpoint/checkpoint.js'
 import { convert, type ConvertOptions } from '../../src/convert/pipeline.js'
 import { readPackage } from '../../src/package/read.js'
 import { programSignature } from '../../src/package/signature.js'
-import { noPython, validateWithCoremltools } from '../oracle/python.js'
+import { palettizer, parseLutSpec } from '../../src/quant/index.js'
+import { smollm2Gguf } from '../fixtures/paths.js'
+import { noPython, validateAllWithCoremltools } from '../oracle/python.js'
 import { DTYPES, evalShape, featureName, ioTable, metaKeys } from './contract.js'
 
 const ROOT = join(import.meta.dirname, '../..')
@@ -41,7 +43,7 @@ const quiet = { step: () => {} }
 
 async function converted(name: string, model: string, extra: Partial<ConvertOptions> = {}) {
   const out = join(tmp, name)
-  const result = await convert(base(model, out, extra), quiet)
+  const result = await convert(base(model, out, extra), quiet, palettizer(0))
   return { out, result }
 }
 
@@ -221,16 +223,55 @@ test('a rerun resumes: finished parts are kept, --only redoes one step', async (
   )
 })
 
-test('every converted part passes the coremltools oracle', { skip: noPython() }, async () => {
-  const { out } = await converted('oracle', TINY('qwen3'))
-  const pkgs = readdirSync(out).filter((f) => f.endsWith('.mlpackage'))
-  for (const f of pkgs) {
-    const r = await validateWithCoremltools(join(out, f))
-    assert.equal(r.ok, true, `${f}: ${r.error}`)
-    assert.deepEqual(
-      r.functions,
-      programSignature(readPackage(join(out, f)).program),
-      `${f}: coremltools' inferred signatures`,
-    )
-  }
-})
+test(
+  'every part of every fixture, fp16 and LUT, passes the coremltools oracle and the lint',
+  { skip: noPython() },
+  async () => {
+    const lut = {
+      lut1: parseLutSpec('6', '--lut1'),
+      lut2: parseLutSpec('4', '--lut2'),
+      lut3: parseLutSpec('6', '--lut3'),
+    }
+    const jobs: [string, string, Partial<ConvertOptions>][] = []
+    for (const [arch, model] of [
+      ['stories', STORIES],
+      ['llama3', TINY('llama3')],
+      ['qwen3', TINY('qwen3')],
+      ['qwen2', TINY('qwen2')],
+    ]) {
+      jobs.push([`oracle-${arch}-fp16`, model, {}], [`oracle-${arch}-lut`, model, lut])
+    }
+    const smol = smollm2Gguf()
+    if (smol)
+      jobs.push(['oracle-smollm2-lut', smol, { ...lut, chunks: 1, context: 256, batch: 64 }])
+    else if (process.env.CI) assert.fail('SmolLM2 GGUF fixture missing: run scripts/fixtures.sh')
+    const pkgs: string[] = []
+    for (const [name, model, extra] of jobs) {
+      const { out, result } = await converted(name, model, extra)
+      assert.deepEqual(
+        result.findings.filter((f) => f.severity === 'error'),
+        [],
+        `${name}: lint errors`,
+      )
+      if (extra.lut2)
+        assert.ok(
+          result.parts.some((p) => p.quant.length > 0),
+          `${name}: some weights were palettized`,
+        )
+      pkgs.push(
+        ...readdirSync(out)
+          .filter((f) => f.endsWith('.mlpackage'))
+          .map((f) => join(out, f)),
+      )
+    }
+    const reports = await validateAllWithCoremltools(pkgs)
+    reports.forEach((r, i) => {
+      assert.equal(r.ok, true, `${pkgs[i]}: ${r.error}`)
+      assert.deepEqual(
+        r.functions,
+        programSignature(readPackage(pkgs[i]).program),
+        `${pkgs[i]}: coremltools' inferred signatures`,
+      )
+    })
+  },
+)
