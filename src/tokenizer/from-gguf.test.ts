@@ -5,7 +5,7 @@ import { tmpdir } from 'node:os'
 import { join } from 'node:path'
 import type { GgufValue } from '../formats/gguf.js'
 import { readGguf } from '../formats/gguf.js'
-import { noFixture, smollm2Gguf } from '../../test/fixtures/paths.js'
+import { noFixture, requireFixture, smollm2Gguf } from '../../test/fixtures/paths.js'
 import { noPython, runPython } from '../../test/oracle/python.js'
 import { FormatError } from '../util/errors.js'
 import { ChatTemplate } from './chat-template.js'
@@ -23,7 +23,8 @@ const gguf = smollm2Gguf()
 
 let smol: { meta: Map<string, GgufValue>; file: string } | undefined
 function smolMeta() {
-  if (!smol) smol = { meta: readGguf(gguf!).metadata, file: gguf! }
+  const file = requireFixture(gguf, 'SmolLM2 GGUF')
+  if (!smol) smol = { meta: readGguf(file).metadata, file }
   return smol
 }
 

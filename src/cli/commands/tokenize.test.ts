@@ -4,7 +4,7 @@ import { readFileSync } from 'node:fs'
 import { tmpdir } from 'node:os'
 import { join } from 'node:path'
 import { type TestContext, test } from 'node:test'
-import { noFixture, smollm2Gguf } from '../../../test/fixtures/paths.js'
+import { noFixture, requireFixture, smollm2Gguf } from '../../../test/fixtures/paths.js'
 import { startFakeHub } from '../../../test/hub/fake-hub.js'
 import { UsageError } from '../../util/errors.js'
 import { type TokenizeResult, tokenizeCommand } from './tokenize.js'
@@ -71,7 +71,9 @@ test('--chat renders the template around the text (qwen3, jinja2 golden)', async
 })
 
 test('a GGUF model', { skip: noFixture(smollm2Gguf()) }, async (t) => {
-  const r = JSON.parse(await run(t, [smollm2Gguf()!, 'Hello world', '--json'])) as TokenizeResult
+  const r = JSON.parse(
+    await run(t, [requireFixture(smollm2Gguf(), 'SmolLM2 GGUF'), 'Hello world', '--json']),
+  ) as TokenizeResult
   assert.deepEqual(r.ids, golden('smollm2').find((c) => c.name === 'english')!.ids)
 })
 
