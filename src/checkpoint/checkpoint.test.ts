@@ -148,3 +148,10 @@ test('paths that are neither a folder nor a .gguf are refused', async () => {
   writeFileSync(f, 'x')
   await rejects(f, f, /expected a Hugging Face model folder or a .gguf file/)
 })
+
+test('HF folders read into a reused buffer', async () => {
+  const ck = await openCheckpoint(SHARDED)
+  const buf = new Float32Array(1024)
+  for (const name of ck.tensorNames())
+    assert.deepEqual(ck.readTensor(name, buf), ck.readTensor(name), name)
+})

@@ -56,8 +56,13 @@ export interface Checkpoint {
   tensorNames(): string[]
   /** Throws FormatError for an unknown name. */
   tensorInfo(name: string): TensorInfo
-  /** The tensor as float32 (dequantized, HF layout); throws FormatError for an unknown name. */
-  readTensor(name: string): Float32Array
+  /**
+   * The tensor as float32 (dequantized, HF layout); throws FormatError for an unknown name.
+   * With `out` (a reusable buffer of at least the tensor's size) the values are written to its
+   * start and a view of exactly the tensor is returned: walking a large checkpoint this way
+   * allocates (and page-faults) nothing per tensor.
+   */
+  readTensor(name: string, out?: Float32Array): Float32Array
   tokenizerSource: TokenizerSource
 }
 

@@ -261,3 +261,10 @@ test('rope_freqs: linear scaling metadata and all-ones tensors', async () => {
   } as const
   assert.deepEqual(llama3RopeFactors(s, 500000, 8).slice(0, 1), [1])
 })
+
+test('readTensor into a reused buffer equals a fresh read, permuted tensors included', async () => {
+  const ck = await openCheckpoint(join(FIX, 'v2.gguf'))
+  const buf = new Float32Array(4096)
+  for (const name of ck.tensorNames())
+    assert.deepEqual(ck.readTensor(name, buf), ck.readTensor(name), name)
+})

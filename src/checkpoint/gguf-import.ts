@@ -9,6 +9,7 @@ import {
   readGgufTensor,
 } from '../formats/gguf.js'
 import { DEQUANT_TYPE_NAMES, GGML_TYPES } from '../formats/gguf-quants.js'
+import { floatsFor } from '../formats/read-range.js'
 import { FormatError } from '../util/errors.js'
 import type { Checkpoint } from './checkpoint.js'
 import { type ModelConfig, type RopeScaling, parseModelConfig } from './config.js'
@@ -67,10 +68,14 @@ export function hfTensorName(ggufName: string): string | undefined {
  * [2, head_dim/2] and transposes to [head_dim/2, 2]; so HF row (half * head_dim/2 + j) of a head
  * is GGUF row (2j + half). `data` is row-major [rows, cols].
  */
-export function unpermuteRows(data: Float32Array, rows: number, nHead: number): Float32Array {
+export function unpermuteRows(
+  data: Float32Array,
+  rows: number,
+  nHead: number,
+  out: Float32Array = new Float32Array(data.length),
+): Float32Array {
   const cols = data.length / rows
   const hd = rows / nHead
-  const out = new Float32Array(data.length)
   for (let h = 0; h < nHead; h++) {
     for (let half = 0; half < 2; half++) {
       for (let j = 0; j < hd / 2; j++) {
@@ -228,11 +233,11 @@ export function openGgufCheckpoint(path: string): Checkpoint {
       const t = get(name)
       return { dtype: t.typeName, shape: [...t.shape], bytes: t.byteLength }
     },
-    readTensor: (name) => {
+    readTensor: (name, out) => {
       const t = get(name)
-      const data = readGgufTensor(g, t)
       const proj = /self_attn\.([qk]_proj)\.(weight|bias)$/.exec(name)?.[1]
-      if (!ARCHS[arch].permuteQK || !proj) return data
+      if (!ARCHS[arch].permuteQK || !proj) return readGgufTensor(g, t, out)
+      const data = readGgufTensor(g, t)
       const rows = t.shape[0]
       if (rows % (2 * heads[proj]) !== 0) {
         throw new FormatError(
@@ -240,7 +245,7 @@ export function openGgufCheckpoint(path: string): Checkpoint {
           `tensor '${t.name}': ${rows} rows do not split into ${heads[proj]} heads of even size`,
         )
       }
-      return unpermuteRows(data, rows, heads[proj])
+      return unpermuteRows(data, rows, heads[proj], floatsFor(data.length, out, `tensor '${name}'`))
     },
     tokenizerSource: { kind: 'gguf', file: path, metadata: g.metadata },
   }

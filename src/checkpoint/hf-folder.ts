@@ -19,7 +19,7 @@ export function openHfFolder(dir: string): Checkpoint {
       const { info } = weights.get(name)
       return { dtype: info.dtype, shape: [...info.shape], bytes: info.byteLength }
     },
-    readTensor: (name) => weights.readFloat32(name),
+    readTensor: (name, out) => weights.readFloat32(name, out),
     tokenizerSource: findTokenizerFiles(dir),
   }
 }

@@ -21,7 +21,7 @@ export interface SafetensorsWeights {
   /** Tensor names in index (or header) order. */
   names: string[]
   get(name: string): { file: SafetensorsFile; info: SafetensorsTensorInfo }
-  readFloat32(name: string): Float32Array
+  readFloat32(name: string, out?: Float32Array): Float32Array
 }
 
 // Shard names are plain file names in the folder: nothing that could point elsewhere.
@@ -90,6 +90,6 @@ export function openSafetensorsWeights(dir: string): SafetensorsWeights {
     files,
     names: [...byName.keys()],
     get,
-    readFloat32: (name) => readSafetensorsFloat32(get(name).file, name),
+    readFloat32: (name, out) => readSafetensorsFloat32(get(name).file, name, out),
   }
 }

@@ -6,7 +6,7 @@
 // results are bit-identical to `gguf.quants.dequantize`. JS computes in float64, so each
 // intermediate float32 product is rounded with Math.fround; the last step rounds on store.
 
-import { bf16ToFloat, halfToFloat } from '../util/fp16.js'
+import { halfToFloat } from '../util/fp16.js'
 
 /** Converts `src` (a whole number of blocks) to floats: `dst.length` = blocks × blockSize. */
 export type Dequantizer = (src: Uint8Array, dst: Float32Array) => void
@@ -34,23 +34,32 @@ function forBlocks(src: Uint8Array, dst: Float32Array, typeSize: number, blockSi
   return n
 }
 
+/** `src` as 16-bit words (copied once if misaligned; the host is little-endian). */
+const words = (src: Uint8Array, n: number): Uint16Array =>
+  src.byteOffset % 2 === 0
+    ? new Uint16Array(src.buffer, src.byteOffset, n)
+    : new Uint16Array(src.slice(0, n * 2).buffer)
+
 // F32: 4 bytes little-endian per element.
 const dequantF32: Dequantizer = (src, dst) => {
   forBlocks(src, dst, 4, 1)
-  const dv = new DataView(src.buffer, src.byteOffset, src.byteLength)
-  for (let i = 0; i < dst.length; i++) dst[i] = dv.getFloat32(i * 4, true)
+  const bytes = src.byteOffset % 4 === 0 ? src : src.slice(0, dst.length * 4)
+  dst.set(new Float32Array(bytes.buffer, bytes.byteOffset, dst.length))
 }
 
 // F16: 2 bytes (IEEE half) per element.
 const dequantF16: Dequantizer = (src, dst) => {
   forBlocks(src, dst, 2, 1)
-  for (let i = 0; i < dst.length; i++) dst[i] = f16(src, i * 2)
+  const w = words(src, dst.length)
+  for (let i = 0; i < dst.length; i++) dst[i] = halfToFloat(w[i])
 }
 
-// BF16: 2 bytes per element, the top half of a float32.
+// BF16: 2 bytes per element, the top half of a float32 (a shift is exact).
 const dequantBF16: Dequantizer = (src, dst) => {
   forBlocks(src, dst, 2, 1)
-  for (let i = 0; i < dst.length; i++) dst[i] = bf16ToFloat(src[i * 2] | (src[i * 2 + 1] << 8))
+  const w = words(src, dst.length)
+  const bits = new Int32Array(dst.buffer, dst.byteOffset, dst.length)
+  for (let i = 0; i < dst.length; i++) bits[i] = w[i] << 16
 }
 
 // Q8_0: 32 elements in 34 bytes: d (f16) | qs[32] (int8). x = d * q.
@@ -194,16 +203,26 @@ const dequantQ5_K: Dequantizer = (src, dst) => {
 // high) and bits 4-5 from qh[32h + (r & 31)] >> 2*(r >> 5). x = (d * scale[e / 16]) * (q - 32).
 const dequantQ6_K: Dequantizer = (src, dst) => {
   const n = forBlocks(src, dst, 210, QK_K)
+  const ds = new Float64Array(16)
   for (let b = 0; b < n; b++) {
     const o = b * 210
     const d = f16(src, o + 208)
-    for (let e = 0; e < QK_K; e++) {
-      const h = e >> 7
-      const r = e & 127
-      const lo = (src[o + 64 * h + (r & 63)] >> ((r >> 6) * 4)) & 15
-      const hi = (src[o + 128 + 32 * h + (r & 31)] >> ((r >> 5) * 2)) & 3
-      const scale = (src[o + 192 + (e >> 4)] << 24) >> 24
-      dst[b * QK_K + e] = fr(d * scale) * ((lo | (hi << 4)) - 32)
+    for (let i = 0; i < 16; i++) ds[i] = fr(d * ((src[o + 192 + i] << 24) >> 24))
+    for (let h = 0; h < 2; h++) {
+      const ql = o + 64 * h
+      const qh = o + 128 + 32 * h
+      const y = b * QK_K + 128 * h
+      // Each l yields elements l, l+32, l+64, l+96 of the half (see the layout above).
+      for (let l = 0; l < 32; l++) {
+        const s = 8 * h + (l >> 4)
+        const a = src[ql + l]
+        const c = src[ql + l + 32]
+        const t = src[qh + l]
+        dst[y + l] = ds[s] * (((a & 15) | ((t & 3) << 4)) - 32)
+        dst[y + l + 32] = ds[s + 2] * (((c & 15) | (((t >> 2) & 3) << 4)) - 32)
+        dst[y + l + 64] = ds[s + 4] * (((a >> 4) | (((t >> 4) & 3) << 4)) - 32)
+        dst[y + l + 96] = ds[s + 6] * (((c >> 4) | ((t >> 6) << 4)) - 32)
+      }
     }
   }
 }

@@ -273,3 +273,14 @@ test('reading one tensor reads only its bytes (a 2 GiB sparse neighbour costs no
   assert.ok(process.memoryUsage().rss - before < 64 * 2 ** 20)
   assert.equal(g.tensors[1].byteLength, 2 ** 31)
 })
+
+test('dequantizing into a caller buffer gives the same bits and a view of exactly the tensor', () => {
+  const g = readGguf(join(FIX, 'quants.gguf'))
+  const buf = new Float32Array(4096).fill(-1)
+  for (const t of g.tensors) {
+    const x = readGgufTensor(g, t, buf)
+    assert.equal(x.buffer, buf.buffer)
+    assert.deepEqual(x, readGgufTensor(g, t), t.name)
+  }
+  assert.throws(() => readGgufTensor(g, g.tensors[0], new Float32Array(3)), RangeError)
+})

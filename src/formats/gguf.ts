@@ -19,7 +19,7 @@
 import { closeSync, fstatSync, readSync } from 'node:fs'
 import { FormatError } from '../util/errors.js'
 import { DEQUANT_TYPE_NAMES, GGML_TYPES } from './gguf-quants.js'
-import { openForRead, readRange, withFile } from './read-range.js'
+import { floatsFor, openForRead, readRange, withFile } from './read-range.js'
 
 export const GGUF_MAGIC = 0x46554747 // "GGUF" read as a little-endian u32
 export const GGUF_DEFAULT_ALIGNMENT = 32
@@ -378,9 +378,14 @@ export function readGgufTensorBytes(file: GgufFile, info: GgufTensorInfo): Uint8
 
 /**
  * Reads one tensor and dequantizes it to float32, in GGUF element order (row-major over
- * `info.shape`). Unsupported types throw FormatError listing the supported ones.
+ * `info.shape`), into a new array or the start of `out` (a reusable buffer; a view of exactly
+ * the tensor is returned). Unsupported types throw FormatError listing the supported ones.
  */
-export function readGgufTensor(file: GgufFile, info: GgufTensorInfo): Float32Array {
+export function readGgufTensor(
+  file: GgufFile,
+  info: GgufTensorInfo,
+  out?: Float32Array,
+): Float32Array {
   const t = GGML_TYPES.get(info.type)
   if (!t?.dequant) {
     throw new FormatError(
@@ -388,7 +393,7 @@ export function readGgufTensor(file: GgufFile, info: GgufTensorInfo): Float32Arr
       `tensor '${info.name}' has type ${info.typeName}, which cannot be dequantized (supported: ${DEQUANT_TYPE_NAMES.join(', ')})`,
     )
   }
-  const out = new Float32Array(info.elements)
-  t.dequant(readGgufTensorBytes(file, info), out)
-  return out
+  const dst = floatsFor(info.elements, out, `tensor '${info.name}'`)
+  t.dequant(readGgufTensorBytes(file, info), dst)
+  return dst
 }

@@ -47,3 +47,14 @@ export function withFile<T>(path: string, fn: (fd: number) => T): T {
     closeSync(fd)
   }
 }
+
+/**
+ * The first `n` floats of `out` when given (throws RangeError if it is too small), else a new
+ * array. Lets tensor readers fill a caller's reusable buffer instead of allocating.
+ */
+export function floatsFor(n: number, out: Float32Array | undefined, what: string): Float32Array {
+  if (!out) return new Float32Array(n)
+  if (out.length < n)
+    throw new RangeError(`${what} needs ${n} floats, the buffer given holds ${out.length}`)
+  return out.subarray(0, n)
+}

@@ -163,3 +163,24 @@ test('random corruption of the header never escapes as anything but a FormatErro
     }
   }
 })
+
+test('reading into a caller buffer: a view of exactly the tensor, the rest untouched, too small refused', () => {
+  const want = JSON.parse(readFileSync(join(FIX, 'dtypes.json'), 'utf8')) as Record<
+    string,
+    { sha256: string; count: number }
+  >
+  const f = readSafetensorsHeader(join(FIX, 'dtypes.safetensors'))
+  const buf = new Float32Array(4096)
+  for (const [name, w] of Object.entries(want)) {
+    buf.fill(42)
+    const x = readSafetensorsFloat32(f, name, buf)
+    assert.equal(x.buffer, buf.buffer, name)
+    assert.equal(x.length, w.count, name)
+    assert.equal(sha(x), w.sha256, name)
+    assert.ok(
+      buf.subarray(w.count).every((v) => v === 42),
+      name,
+    )
+  }
+  assert.throws(() => readSafetensorsFloat32(f, 'big.bf16', new Float32Array(10)), RangeError)
+})

@@ -13,7 +13,7 @@
 import { fstatSync } from 'node:fs'
 import { FormatError } from '../util/errors.js'
 import { halfToFloat } from '../util/fp16.js'
-import { readRange, withFile } from './read-range.js'
+import { floatsFor, readRange, withFile } from './read-range.js'
 
 /** Header length cap: real headers are a few MB at most (tens of thousands of tensors). */
 export const MAX_HEADER_BYTES = 100 * 1024 * 1024
@@ -176,20 +176,30 @@ export function readSafetensorsTensor(file: SafetensorsFile, name: string): RawT
 }
 
 /**
- * Reads one tensor straight into a new Float32Array. Elements of 4 bytes or fewer are read into
- * the tail of the output buffer and widened in place, front to back (each write lands on bytes
- * whose source elements were already read), so the only allocation is the output.
+ * Reads one tensor as float32, into a new array or the start of `out` (a reusable buffer of at
+ * least the tensor's size: a view of exactly the tensor is returned). Elements of 4 bytes or
+ * fewer are read into the tail of the output and widened in place, front to back (each write
+ * lands on bytes whose source elements were already read), so nothing else is allocated.
  */
-export function readSafetensorsFloat32(file: SafetensorsFile, name: string): Float32Array {
+export function readSafetensorsFloat32(
+  file: SafetensorsFile,
+  name: string,
+  out?: Float32Array,
+): Float32Array {
   const info = infoOf(file, name)
   const size = SAFETENSORS_DTYPES[info.dtype]
-  if (size > 4) return readSafetensorsTensor(file, name).toFloat32()
   const n = info.byteLength / size
-  const out = new Float32Array(n)
-  const tail = new Uint8Array(out.buffer, (4 - size) * n, info.byteLength)
+  const dst = floatsFor(n, out, `tensor '${name}'`)
+  if (size > 4) {
+    const raw = readSafetensorsTensor(file, name).data
+    widen(info.dtype, raw.buffer, raw.byteOffset, n, dst)
+    return dst
+  }
+  const at = dst.byteOffset + (4 - size) * n
+  const tail = new Uint8Array(dst.buffer, at, info.byteLength)
   withFile(file.path, (fd) => readRange(file.path, fd, info.fileOffset, info.byteLength, tail))
-  widen(info.dtype, out.buffer, (4 - size) * n, n, out)
-  return out
+  widen(info.dtype, dst.buffer, at, n, dst)
+  return dst
 }
 
 /** Converts little-endian tensor bytes of `dtype` to float32 (bf16/f16 exactly, ints by value). */
@@ -219,10 +229,20 @@ const WIDEN: Record<SafetensorsDtype, Widen> = {
     if (buf !== out.buffer || at !== out.byteOffset) out.set(new Float32Array(buf, at, n))
   },
   // bf16 is the top half of a float32: shifting the bits is exact.
+  // Pairs are read as one 32-bit word when aligned (about twice as fast as element by element).
   BF16: (buf, at, n, out) => {
-    const src = new Uint16Array(buf, at, n)
-    const dst = new Uint32Array(out.buffer, out.byteOffset, n)
-    for (let i = 0; i < n; i++) dst[i] = src[i] << 16
+    const dst = new Int32Array(out.buffer, out.byteOffset, n)
+    if (at % 4 === 0 && n % 2 === 0) {
+      const src = new Int32Array(buf, at, n / 2)
+      for (let k = 0, j = 0; k < n / 2; k++, j += 2) {
+        const w = src[k] // little-endian: element j in the low half, j + 1 in the high half
+        dst[j] = w << 16
+        dst[j + 1] = w & -65536
+      }
+    } else {
+      const src = new Uint16Array(buf, at, n)
+      for (let i = 0; i < n; i++) dst[i] = src[i] << 16
+    }
   },
   F16: (buf, at, n, out) => {
     const src = new Uint16Array(buf, at, n)
