@@ -1,9 +1,10 @@
 // Plans one function once: a topological order that keeps state ops in program order, dead-code
 // removal, constant folding (const and constexpr values, then every pure op whose inputs are all
 // constant), a slot per runtime var with the step after which it dies, and the KV-cache fast path
-// (read_state → slice_update → write_state on the state's own buffer, no copies).
+// (alias.ts: read_state → slice_update → write on the state's own buffer, no copies).
 import { isConstexprType } from '../mil/ops/index.js'
 import type { MilFunction, Operation, Var } from '../mil/program.js'
+import { planStateAliases } from './alias.js'
 import { Call } from './call.js'
 import { constTensor, type ConstCache } from './consts.js'
 import { UnsupportedOpError } from './kernel.js'
@@ -159,7 +160,10 @@ export function planFunction(fn: MilFunction, opts: PlanOptions): Plan {
     outputSlots.map(([, s]) => s),
     constSlots,
   )
-  planKvUpdates(steps)
+  planStateAliases(
+    steps,
+    outputSlots.map(([, s]) => s),
+  )
   return { slotCount: names.length, consts: constSlots, inputSlots, outputSlots, steps, names }
 }
 
@@ -172,44 +176,4 @@ function planReleases(steps: Step[], outputs: number[], consts: Map<number, Tens
   })
   const keep = new Set(outputs)
   for (const [s, i] of last) if (!keep.has(s) && !consts.has(s)) steps[i].release.push(s)
-}
-
-/**
- * read_state R → slice_update(x = R) U → write (write_state/coreml_update_state of U), with R
- * used only by that slice_update, one write of the state after R and no other read in between:
- * R may be the state's buffer itself and slice_update may write into it, so the write copies
- * nothing. Any other read_state may alias the state when no write of it follows.
- */
-function planKvUpdates(steps: Step[]) {
-  const stateOf = (st: Step) => Object.values(st.call.stateNames)[0]
-  const readers = new Map<number, number[]>()
-  steps.forEach((st, i) => {
-    for (const a of Object.values(st.args))
-      for (const s of [a].flat()) readers.set(s, [...(readers.get(s) ?? []), i])
-  })
-  steps.forEach((st, i) => {
-    if (st.call.op.type !== 'read_state') return
-    const name = stateOf(st)
-    const sameState = (j: number) =>
-      STATEFUL.has(steps[j].call.op.type) && stateOf(steps[j]) === name
-    const writes = steps
-      .map((_, j) => j)
-      .filter((j) => j > i && sameState(j) && WRITES.has(steps[j].call.op.type))
-    if (writes.length === 0) {
-      st.plannedInPlace = true
-      return
-    }
-    const r = st.outputs[0]
-    const use = readers.get(r) ?? []
-    if (writes.length !== 1 || use.length !== 1) return
-    const j = use[0]
-    const w = writes[0]
-    const upd = steps[j]
-    if (upd.call.op.type !== 'slice_update' || upd.args.x !== r || j > w) return
-    const wArgs = steps[w].args
-    if ((wArgs.data ?? wArgs.value) !== upd.outputs[0]) return
-    for (let q = i + 1; q < w; q++) if (sameState(q) && q !== j) return
-    st.plannedInPlace = true
-    upd.plannedInPlace = true
-  })
 }
