@@ -54,6 +54,7 @@ test('a GGUF file: bytes by quant type', { skip: noFixture(smollm2Gguf()) }, asy
 test('usage errors: no model, two models, a path that does not exist', async () => {
   await assert.rejects(showCommand.run([]), UsageError)
   await assert.rejects(showCommand.run(['a', 'b']), UsageError)
-  await assert.rejects(showCommand.run(['/no/such/model']), /no such model folder or .gguf file/)
+  await assert.rejects(showCommand.run(['/no/such/model']), /no such file or folder/)
+  await assert.rejects(showCommand.run([`${STORIES}/config.json`]), /not a .gguf/)
   await assert.rejects(showCommand.run([STORIES, '--bogus']), UsageError)
 })

@@ -1,26 +1,29 @@
-import { existsSync } from 'node:fs'
-import { basename, resolve } from 'node:path'
+import { basename } from 'node:path'
 import { type Checkpoint, openCheckpoint } from '../../checkpoint/checkpoint.js'
+import { resolveModel } from '../../checkpoint/resolve.js'
 import { UsageError } from '../../util/errors.js'
 import { table } from '../../util/format.js'
 import { formatBytes } from '../../util/progress.js'
 import { type Command, parseFlags } from '../command.js'
 
-const HELP = `Usage: anemll show <model> [--json]
+const HELP = `Usage: anemll show <model> [--json] [--quiet]
 
 Shows what anemll reads from a checkpoint before converting it: the normalized config (Hugging
 Face key names, defaults filled in), the generation defaults, the tensor count, parameters and
 bytes by stored dtype (for GGUF files, by quant type: Q4_K, Q8_0, ...), and where the tokenizer
 comes from.
 
-<model> is a Hugging Face model folder (config.json + safetensors, sharded or not) or a .gguf
-file (llama, qwen2, qwen3 architectures).
+<model> is a Hugging Face model folder (config.json + safetensors, sharded or not), a .gguf
+file (llama, qwen2, qwen3 architectures), or a Hub id org/name[@revision] (downloaded into the
+Hugging Face cache first; HF_TOKEN, HF_ENDPOINT, HF_HOME and HF_HUB_OFFLINE apply).
 
 Options:
-  --json   print everything as one JSON object, for scripts
+  --json    print everything as one JSON object, for scripts
+  --quiet   no download progress
 
 Examples:
   anemll show ./SmolLM2-135M-Instruct
+  anemll show Qwen/Qwen3-0.6B
   anemll show SmolLM2-135M-Instruct.Q4_1.gguf --json | jq .tensors.byDtype`
 
 /** Tensors, parameters and bytes of one stored dtype. */
@@ -132,15 +135,12 @@ export const showCommand: Command = {
   async run(argv) {
     const { values, positionals } = parseFlags('show', {
       args: argv,
-      options: { json: { type: 'boolean' } },
+      options: { json: { type: 'boolean' }, quiet: { type: 'boolean' } },
       allowPositionals: true,
     })
     if (positionals.length !== 1)
       throw new UsageError("expected one model. See 'anemll show --help'.")
-    // Local paths only for now; Hub ids (org/name) arrive with checkpoint/resolve.ts.
-    const spec = positionals[0]
-    if (!existsSync(spec)) throw new UsageError(`${spec}: no such model folder or .gguf file`)
-    const path = resolve(spec)
+    const { path } = await resolveModel(positionals[0], { quiet: values.quiet })
     const summary = describeCheckpoint(path, await openCheckpoint(path))
     console.log(values.json ? JSON.stringify(summary, null, 2) : renderShow(summary))
     return 0
