@@ -73,14 +73,19 @@ export class WeightBank {
     const key = `${name}|${shape.join(',')}|${lut ? `${lut.bits},${lut.groupSize}` : 'fp16'}|${rows ?? ''}`
     const hit = this.#cache.get(key)
     if (hit) return hit
+    const src = this.shapeOf(name)
+    const cols = src.slice(1).reduce((a, b) => a * b, 1)
+    const ranged = (this.ckpt as RowCapable).readTensorRows?.bind(this.ckpt)
     const read = () => {
-      const all = rows ? this.#rowSource(name) : this.ckpt.readTensor(name)
-      if (!rows) return all
-      const cols = all.length / this.shapeOf(name)[0]
-      return all.subarray(rows[0] * cols, rows[1] * cols)
+      if (!rows) return this.ckpt.readTensor(name)
+      if (ranged) return ranged(name, rows[0], rows[1])
+      return this.#rowSource(name).subarray(rows[0] * cols, rows[1] * cols)
     }
+    const rowReader: RowReader | undefined = ranged
+      ? { cols, read: (a, b) => ranged(name, (rows?.[0] ?? 0) + a, (rows?.[0] ?? 0) + b) }
+      : undefined
     const spec = lut && this.quantize ? this.lutFilter(name, shape, lut) : undefined
-    const w = spec ? this.#lut(name, shape, spec, read) : dense(shape, read, key)
+    const w = spec ? this.#lut(name, shape, spec, read) : dense(shape, read, key, rowReader)
     this.#cache.set(key, w)
     return w
   }
@@ -135,7 +140,40 @@ export class WeightBank {
   }
 }
 
-function dense(shape: number[], read: () => Float32Array, key: string): GraphWeight {
-  const data: LazyData = { lazy: true, key: `ckpt:${key}`, load: () => floatsToHalfs(read()) }
+/** Rows per streamed piece of a large dense weight (~32 MiB of fp32 at a time). */
+const STREAM_ELEMENTS = 8 << 20
+
+function dense(
+  shape: number[],
+  read: () => Float32Array,
+  key: string,
+  rows?: RowReader,
+): GraphWeight {
+  const data: LazyData = {
+    lazy: true,
+    key: `ckpt:${key}`,
+    load: () => floatsToHalfs(read()),
+    // Large tensors stream in row blocks when the checkpoint can read row ranges.
+    ...(rows && shape[0] * rows.cols > STREAM_ELEMENTS
+      ? {
+          *chunks() {
+            const step = Math.max(1, Math.floor(STREAM_ELEMENTS / rows.cols))
+            for (let r = 0; r < shape[0]; r += step)
+              yield floatsToHalfs(rows.read(r, Math.min(shape[0], r + step)))
+          },
+        }
+      : {}),
+  }
   return { kind: 'dense', value: { type: tensor('fp16', shape), data } }
+}
+
+/** A checkpoint that can read row ranges of a tensor (only their bytes). */
+type RowCapable = Checkpoint & {
+  readTensorRows?(name: string, start: number, end: number): Float32Array
+}
+
+/** Reads rows [start, end) of a tensor (axis 0) as float32. */
+interface RowReader {
+  cols: number
+  read(start: number, end: number): Float32Array
 }

@@ -60,6 +60,11 @@ export interface LazyData {
   /** Where the data sits in a weight file, when it was read from one (printers show BLOBFILE). */
   readonly blob?: { readonly path: string; readonly offset: number }
   load(): ArrayData
+  /**
+   * The same data in row-major pieces, for tensors too large to hold whole: writers stream these
+   * instead of calling load(). Sub-byte data must come in whole bytes.
+   */
+  chunks?(): Iterable<ArrayData>
 }
 
 export interface TensorValue {

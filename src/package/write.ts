@@ -63,6 +63,21 @@ export function writePackage(
         shared++
         return known
       }
+      if (isLazy(v.data) && v.data.chunks) {
+        // Streamed piece by piece (never whole in memory); shared by identity or key only.
+        const n = v.type.shape.reduce<number>((a, b) => a * Number(b), 1)
+        const pieces = (function* (chunks: Iterable<ArrayData>) {
+          for (const c of chunks) {
+            const b = dataBytes(c)
+            bytes += b.byteLength
+            opts.onBlob?.(bytes, writer.count)
+            yield b
+          }
+        })(v.data.chunks())
+        const offset = writer.appendChunks(v.type.dtype as BlobDType, n, pieces)
+        byIdentity.set(idKey, offset)
+        return offset
+      }
       const d: ArrayData = materialize(v)
       const raw = dataBytes(d)
       // Content key: dtype + shape + bytes, so equal tensors from different sources share a blob.

@@ -192,3 +192,42 @@ test('weights stay lazy until asked for', () => {
   assert.ok(isLazy(data))
   assert.ok(materialize(consts[0].value!) !== undefined)
 })
+
+test('streamed (chunked) weights are written piece by piece and read back whole', async () => {
+  const { buildFunction, buildProgram } = await import('../../src/mil/builder.js')
+  const { tensor } = await import('../../src/mil/types.js')
+  const rows = 40
+  const cols = 8
+  const full = new Uint16Array(rows * cols).map((_, i) => 0x3c00 + (i % 977))
+  let loads = 0
+  const data = {
+    lazy: true as const,
+    key: 'streamed-test',
+    load: () => {
+      loads++
+      return full
+    },
+    *chunks() {
+      for (let r = 0; r < rows; r += 7) yield full.slice(r * cols, Math.min(rows, r + 7) * cols)
+    },
+  }
+  const fn = buildFunction(
+    { name: 'main', inputs: { ids: tensor('int32', [1, 2]) } },
+    (b, { ids }) => ({
+      out: b.gather(
+        {
+          x: b.const({ type: tensor('fp16', [rows, cols]), data }, 'table'),
+          indices: ids,
+          axis: 0,
+        },
+        'out',
+      ),
+    }),
+  )
+  const path = join(tmp, 'streamed.mlpackage')
+  writePackage({ specVersion: 9, program: buildProgram([fn]), metadata: { userDefined: {} } }, path)
+  assert.equal(loads, 0, 'load() was not needed')
+  const back = readPackage(path)
+  const table = varsByName(back.program.functions[0].block as never).get('table')!
+  assert.deepEqual(materialize(table.constValue!), full)
+})
