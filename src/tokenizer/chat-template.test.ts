@@ -6,6 +6,7 @@ import { join } from 'node:path'
 import { ChatTemplate, type ChatMessage } from './chat-template.js'
 import { Tokenizer } from './tokenizer.js'
 import { UsageError } from '../util/errors.js'
+import { loadShared } from '../../test/fixtures/tokenizer/shared.js'
 
 // Goldens: jinja2 set up as transformers' apply_chat_template (test/fixtures/tokenizer/chat_golden.py).
 const FIXTURES = join(import.meta.dirname, '../../test/fixtures/tokenizer')
@@ -43,7 +44,7 @@ function checkChatGoldens(name: string, chat: ChatTemplate): void {
 
 for (const name of ['qwen3', 'llama3']) {
   test(`${name}: chat template renders exactly as jinja2 + transformers' setup`, async () => {
-    const tok = await Tokenizer.load(join(SHARED, 'tokenizers', name))
+    const tok = await loadShared(name as 'qwen3' | 'llama3')
     const chat = ChatTemplate.fromTokenizer(tok)
     assert.ok(chat)
     assert.equal(ChatTemplate.fromTokenizer(tok), chat, 'compiled once per tokenizer')
@@ -52,7 +53,7 @@ for (const name of ['qwen3', 'llama3']) {
 }
 
 test('qwen3: enable_thinking=false adds the empty think block, unset does not', async () => {
-  const tok = await Tokenizer.load(join(SHARED, 'tokenizers/qwen3'))
+  const tok = await loadShared('qwen3')
   const chat = ChatTemplate.fromTokenizer(tok)!
   const msgs = [{ role: 'user', content: 'hi' }]
   assert.ok(chat.render(msgs, { enableThinking: false }).endsWith('<think>\n\n</think>\n\n'))
@@ -61,7 +62,7 @@ test('qwen3: enable_thinking=false adds the empty think block, unset does not', 
 })
 
 test('a model without a chat template gives undefined', async () => {
-  const tok = await Tokenizer.load(join(SHARED, 'models/stories260K'))
+  const tok = await loadShared('stories260K')
   assert.equal(ChatTemplate.fromTokenizer(tok), undefined)
 })
 

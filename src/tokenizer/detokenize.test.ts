@@ -3,18 +3,12 @@ import assert from 'node:assert/strict'
 import { readFileSync } from 'node:fs'
 import { join } from 'node:path'
 import { IncrementalDecoder } from './detokenize.js'
-import { Tokenizer } from './tokenizer.js'
+import type { Tokenizer } from './tokenizer.js'
+import { TOKENIZER_DIRS, loadShared } from '../../test/fixtures/tokenizer/shared.js'
 
-const SHARED = process.env.ANEMLL_SHARED ?? join(import.meta.dirname, '../../../shared')
 const texts: { name: string; text: string }[] = JSON.parse(
   readFileSync(join(import.meta.dirname, '../../test/fixtures/tokenizer/texts.json'), 'utf8'),
 ).texts
-
-const DIRS: Record<string, string> = {
-  qwen3: join(SHARED, 'tokenizers/qwen3'),
-  llama3: join(SHARED, 'tokenizers/llama3'),
-  stories260K: join(SHARED, 'models/stories260K'),
-}
 
 function stream(tok: Tokenizer, ids: number[], skipSpecialTokens: boolean): string[] {
   const detok = new IncrementalDecoder(tok, { skipSpecialTokens })
@@ -23,9 +17,9 @@ function stream(tok: Tokenizer, ids: number[], skipSpecialTokens: boolean): stri
   return deltas
 }
 
-for (const [name, dir] of Object.entries(DIRS)) {
+for (const name of Object.keys(TOKENIZER_DIRS) as (keyof typeof TOKENIZER_DIRS)[]) {
   test(`${name}: token-by-token deltas concatenate to decode(all) and never split a character`, async () => {
-    const tok = await Tokenizer.load(dir)
+    const tok = await loadShared(name)
     for (const { name: textName, text } of texts) {
       const ids = tok.encode(text)
       for (const skip of [false, true]) {
@@ -42,7 +36,7 @@ for (const [name, dir] of Object.entries(DIRS)) {
 }
 
 test('byte-fallback CJK and emoji: bytes are held until the character is complete', async () => {
-  const tok = await Tokenizer.load(DIRS.stories260K)
+  const tok = await loadShared('stories260K')
   // 你 is <0xE4><0xBD><0xA0> in stories260K (no CJK pieces in its 512-token vocab).
   const ids = tok.encode('你🙂', { addSpecialTokens: false })
   const pieces = ids.map((id) => tok.idToToken(id))
@@ -61,7 +55,7 @@ test('byte-fallback CJK and emoji: bytes are held until the character is complet
 })
 
 test('byte-level BPE: an emoji split over tokens is emitted whole', async () => {
-  const tok = await Tokenizer.load(DIRS.llama3)
+  const tok = await loadShared('llama3')
   const ids = tok.encode('👨‍👩‍👧‍👦 你好', { addSpecialTokens: false })
   const deltas = stream(tok, ids, false).filter((d) => d !== '')
   assert.ok(deltas.length < ids.length, 'some tokens are partial characters')
@@ -69,7 +63,7 @@ test('byte-level BPE: an emoji split over tokens is emitted whole', async () => 
 })
 
 test('an unfinished character at the end is flushed as U+FFFD, like decode', async () => {
-  const tok = await Tokenizer.load(DIRS.stories260K)
+  const tok = await loadShared('stories260K')
   const e4 = tok.tokenToId('<0xE4>')!
   const detok = new IncrementalDecoder(tok)
   assert.equal(detok.push(e4), '')

@@ -4,10 +4,10 @@ import { readFileSync } from 'node:fs'
 import { join } from 'node:path'
 import { Tokenizer } from './tokenizer.js'
 import { FormatError } from '../util/errors.js'
+import { TOKENIZER_DIRS, loadShared } from '../../test/fixtures/tokenizer/shared.js'
 
 // Goldens come from the Rust `tokenizers` package: test/fixtures/tokenizer/golden.py.
 const FIXTURES = join(import.meta.dirname, '../../test/fixtures/tokenizer')
-const SHARED = process.env.ANEMLL_SHARED ?? join(import.meta.dirname, '../../../shared')
 
 interface Golden {
   vocabSize: number
@@ -26,16 +26,12 @@ const texts: { name: string; text: string }[] = JSON.parse(
   readFileSync(join(FIXTURES, 'texts.json'), 'utf8'),
 ).texts
 
-const TOKENIZERS: Record<string, string> = {
-  qwen3: join(SHARED, 'tokenizers/qwen3'),
-  llama3: join(SHARED, 'tokenizers/llama3'),
-  stories260K: join(SHARED, 'models/stories260K'),
-}
+const TOKENIZERS = TOKENIZER_DIRS
 
-for (const [name, dir] of Object.entries(TOKENIZERS)) {
+for (const name of Object.keys(TOKENIZERS) as (keyof typeof TOKENIZERS)[]) {
   test(`${name}: ids, pieces and decodes equal the tokenizers-package goldens`, async () => {
     const golden: Golden = JSON.parse(readFileSync(join(FIXTURES, `${name}.golden.json`), 'utf8'))
-    const tok = await Tokenizer.load(dir)
+    const tok = await loadShared(name)
     assert.equal(tok.vocabSize, golden.vocabSize)
     assert.equal(golden.cases.length, texts.length)
     for (const [i, c] of golden.cases.entries()) {
@@ -62,19 +58,19 @@ for (const [name, dir] of Object.entries(TOKENIZERS)) {
 }
 
 test('special tokens and BOS follow tokenizer_config', async () => {
-  const qwen = await Tokenizer.load(TOKENIZERS.qwen3)
+  const qwen = await loadShared('qwen3')
   assert.equal(qwen.bos, undefined)
   assert.deepEqual(qwen.eos, { id: 151645, content: '<|im_end|>' })
   assert.deepEqual(qwen.pad, { id: 151643, content: '<|endoftext|>' })
   assert.equal(qwen.isSpecial(151645), true)
   assert.equal(qwen.isSpecial(151667), false) // <think> is added but not special
 
-  const llama = await Tokenizer.load(TOKENIZERS.llama3)
+  const llama = await loadShared('llama3')
   assert.deepEqual(llama.bos, { id: 128000, content: '<|begin_of_text|>' })
   assert.deepEqual(llama.eos, { id: 128001, content: '<|end_of_text|>' })
   assert.deepEqual(llama.encode('Hello world'), [9906, 1917]) // post-processor adds no BOS
 
-  const stories = await Tokenizer.load(TOKENIZERS.stories260K)
+  const stories = await loadShared('stories260K')
   assert.deepEqual(stories.unk, { id: 0, content: '<unk>' })
   assert.equal(stories.encode('Once')[0], 1)
 })
@@ -95,7 +91,7 @@ test('stories260K matches llama2.c reference ids (shared tokenizer_reference.jso
   const ref = JSON.parse(
     readFileSync(join(TOKENIZERS.stories260K, 'tokenizer_reference.json'), 'utf8'),
   )
-  const tok = await Tokenizer.load(TOKENIZERS.stories260K)
+  const tok = await loadShared('stories260K')
   for (const c of ref.cases as { text: string; ids: number[]; decoded: string }[]) {
     assert.deepEqual(tok.encode(c.text), c.ids, c.text)
     assert.equal(tok.decode(c.ids, { skipSpecialTokens: true }), c.decoded)
@@ -103,7 +99,7 @@ test('stories260K matches llama2.c reference ids (shared tokenizer_reference.jso
 })
 
 test('decode edge cases: empty, out-of-vocab ids, lone bytes', async () => {
-  const tok = await Tokenizer.load(TOKENIZERS.stories260K)
+  const tok = await loadShared('stories260K')
   assert.equal(tok.decode([]), '')
   assert.equal(tok.decode([99999]), '')
   // <0xE4><0xBD> is a truncated 3-byte character: one U+FFFD per byte, as the Rust decoder gives.
