@@ -51,9 +51,17 @@ export interface Snapshot {
 const MODEL_FILE =
   /^(config|generation_config|tokenizer|tokenizer_config|special_tokens_map|added_tokens|chat_template)\.(json|jinja|model)$|\.safetensors$|\.safetensors\.index\.json$/
 
+const TOKENIZER_FILE =
+  /^(tokenizer|tokenizer_config|special_tokens_map|added_tokens|chat_template)\.(json|jinja|model)$/
+
 /** The files a conversion needs: configs, tokenizer files and safetensors weights. */
 export function isModelFile(path: string): boolean {
   return MODEL_FILE.test(path)
+}
+
+/** Only the tokenizer files (for `anemll tokenize`: no weights). */
+export function isTokenizerFile(path: string): boolean {
+  return TOKENIZER_FILE.test(path)
 }
 
 /**

@@ -97,6 +97,11 @@ test('a Hub id (fake Hub on 127.0.0.1)', async (t) => {
   try {
     const r = JSON.parse(await run(t, ['karpathy/stories260K', 'Hello world', '--json']))
     assert.deepEqual(r.ids, golden('stories260K').find((c) => c.name === 'english')!.ids)
+    const fetched = hub.requests.map((q) => q.url).filter((u) => u.includes('/resolve/'))
+    assert.deepEqual(fetched.map((u) => u.split('/').pop()).sort(), [
+      'tokenizer.json',
+      'tokenizer_config.json',
+    ])
   } finally {
     for (const [k, v] of Object.entries(env))
       if (v === undefined) delete process.env[k]

@@ -1,4 +1,5 @@
 import { readGguf } from '../../formats/gguf.js'
+import { isTokenizerFile } from '../../checkpoint/hub.js'
 import { resolveModel } from '../../checkpoint/resolve.js'
 import { ChatTemplate, type ChatMessage } from '../../tokenizer/chat-template.js'
 import { tokenizerFromGguf } from '../../tokenizer/from-gguf.js'
@@ -40,9 +41,9 @@ export interface TokenizeResult {
   count: number
 }
 
-/** Loads the tokenizer of a folder, .gguf file or Hub id. */
+/** Loads the tokenizer of a folder, .gguf file or Hub id (downloading only tokenizer files). */
 export async function loadModelTokenizer(spec: string): Promise<Tokenizer> {
-  const model = await resolveModel(spec)
+  const model = await resolveModel(spec, { include: isTokenizerFile })
   if (model.kind === 'gguf') return tokenizerFromGguf(readGguf(model.path).metadata, model.path)
   return Tokenizer.load(model.path)
 }
