@@ -46,6 +46,22 @@ test('SmolLM2 GGUF: ids equal the tokenizers-package goldens', { skip: noFixture
 })
 
 test(
+  "SmolLM2 GGUF: ids equal llama.cpp's own tokenizer (independent implementation)",
+  { skip: noFixture(gguf) },
+  () => {
+    const { meta, file } = smolMeta()
+    const tok = tokenizerFromGguf(meta, file)
+    const ref = readJson('smollm2.llamacpp.json')
+    assert.equal(ref.cases.length, texts.length)
+    for (const [i, c] of ref.cases.entries()) {
+      assert.equal(c.name, texts[i].name)
+      assert.deepEqual(tok.encode(texts[i].text), c.ids, c.name)
+      assert.equal(tok.decode(c.ids), c.decoded, c.name)
+    }
+  },
+)
+
+test(
   'SmolLM2 GGUF: the committed golden is what the tokenizers package gives on our tokenizer.json today',
   { skip: noFixture(gguf) || noPython() },
   () => {
