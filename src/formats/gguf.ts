@@ -16,16 +16,16 @@
 // Every count and length is checked against the bytes left in the file before anything is
 // allocated, so a lying header cannot cause a huge allocation.
 
-import { closeSync, fstatSync, readSync } from 'node:fs'
+import { closeSync, fstatSync } from 'node:fs'
 import { FormatError } from '../util/errors.js'
 import { DEQUANT_TYPE_NAMES, GGML_TYPES } from './gguf-quants.js'
+import { FileCursor as Cursor } from './file-cursor.js'
 import { floatsFor, openForRead, readRange, withFile } from './read-range.js'
 
 export const GGUF_MAGIC = 0x46554747 // "GGUF" read as a little-endian u32
 export const GGUF_DEFAULT_ALIGNMENT = 32
 const MAX_DIMS = 4
 const MAX_ARRAY_NESTING = 8
-const CHUNK = 1 << 20
 
 /** Metadata value types, as stored in the file. */
 export const GgufValueType = {
@@ -95,87 +95,6 @@ export interface GgufFile {
 // Smallest encoding of each value type, used to bound counts by the bytes left.
 const MIN_SIZE: Record<number, number> = { 0: 1, 1: 1, 2: 2, 3: 2, 4: 4, 5: 4, 6: 4, 7: 1 }
 Object.assign(MIN_SIZE, { 8: 8, 9: 12, 10: 8, 11: 8, 12: 8 })
-
-/** Sequential little-endian reads over an open file through a 1 MiB window. */
-class Cursor {
-  pos = 0
-  #buf = Buffer.alloc(0)
-  #start = 0 // file offset of #buf[0]
-
-  constructor(
-    readonly file: string,
-    readonly fd: number,
-    readonly size: number,
-  ) {}
-
-  fail(problem: string): never {
-    throw new FormatError(this.file, problem)
-  }
-
-  /** Makes bytes [pos, pos+n) available and returns their index in the window. */
-  #take(n: number, what: string): number {
-    if (n > this.size - this.pos) {
-      this.fail(`truncated: ${what} needs ${n} bytes at offset ${this.pos}, file is ${this.size}`)
-    }
-    if (this.pos < this.#start || this.pos + n > this.#start + this.#buf.length) {
-      const len = Math.min(Math.max(n, CHUNK), this.size - this.pos)
-      const buf = Buffer.allocUnsafe(len)
-      let got = 0
-      while (got < len) {
-        const r = readSync(this.fd, buf, got, len - got, this.pos + got)
-        if (r === 0) this.fail(`truncated while reading ${what}`)
-        got += r
-      }
-      this.#buf = buf
-      this.#start = this.pos
-    }
-    const i = this.pos - this.#start
-    this.pos += n
-    return i
-  }
-
-  // #take may replace the window, so it must run before the buffer is read.
-  #at<T>(n: number, what: string, get: (b: Buffer, i: number) => T): T {
-    const i = this.#take(n, what)
-    return get(this.#buf, i)
-  }
-
-  u8 = (what = 'u8') => this.#at(1, what, (b, i) => b[i])
-  i8 = (what = 'i8') => this.#at(1, what, (b, i) => b.readInt8(i))
-  u16 = (what = 'u16') => this.#at(2, what, (b, i) => b.readUInt16LE(i))
-  i16 = (what = 'i16') => this.#at(2, what, (b, i) => b.readInt16LE(i))
-  u32 = (what = 'u32') => this.#at(4, what, (b, i) => b.readUInt32LE(i))
-  i32 = (what = 'i32') => this.#at(4, what, (b, i) => b.readInt32LE(i))
-  f32 = (what = 'f32') => this.#at(4, what, (b, i) => b.readFloatLE(i))
-  f64 = (what = 'f64') => this.#at(8, what, (b, i) => b.readDoubleLE(i))
-  u64 = (what = 'u64') => this.#at(8, what, (b, i) => small(b.readBigUInt64LE(i)))
-  i64 = (what = 'i64') => this.#at(8, what, (b, i) => small(b.readBigInt64LE(i)))
-
-  /** A u64 that must be a count/size we can index with. */
-  count(what: string): number {
-    const v = this.u64(what)
-    if (typeof v === 'bigint') this.fail(`${what} ${v} is too large`)
-    return v
-  }
-
-  str(what: string): string {
-    const n = this.count(`${what} length`)
-    return this.#at(n, what, (b, i) => b.toString('utf8', i, i + n))
-  }
-
-  /** Fails unless `n` items of at least `min` bytes each fit in the rest of the file. */
-  fits(n: number, min: number, what: string): void {
-    if (n * min > this.size - this.pos) {
-      this.fail(`${what} count ${n} cannot fit in the ${this.size - this.pos} bytes left`)
-    }
-  }
-}
-
-function small(v: bigint): number | bigint {
-  return v >= BigInt(Number.MIN_SAFE_INTEGER) && v <= BigInt(Number.MAX_SAFE_INTEGER)
-    ? Number(v)
-    : v
-}
 
 const READ_SCALAR: Record<number, (c: Cursor, what: string) => GgufValue> = {
   [GgufValueType.UINT8]: (c, w) => c.u8(w),
