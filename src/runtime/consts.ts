@@ -4,9 +4,11 @@
 import { dense } from '../mil/fold.js'
 import { isConstexprType } from '../mil/ops/index.js'
 import { tensorTypeOf, type Var } from '../mil/program.js'
+import { isStatic } from '../mil/types.js'
 import { isLazy, materialize, PackedBits, type ArrayData } from '../mil/value.js'
 import { halfsToFloats } from '../util/fp16.js'
 import { UsageError } from '../util/errors.js'
+import { LutWeight } from './lut.js'
 import { roundHalfInPlace } from './round.js'
 import type { RuntimeDType, Tensor, TensorData } from './tensor.js'
 
@@ -50,16 +52,49 @@ function keyOf(v: Var): string | undefined {
 }
 
 /**
- * The runtime tensor of a constant var (`const` or constexpr output). With `fp16` set (strict
- * fp16 mode) float constants are rounded to fp16 as the Neural Engine would hold them.
+ * An iOS18 constexpr_lut_to_dense (scalar LUT entries, fp16/fp32 tables read from `const`s) as a
+ * LutWeight that stays compressed; undefined for every other form (those are decoded densely).
  */
-export function constTensor(v: Var, cache: ConstCache, fp16 = false): Tensor {
+function lutWeight(v: Var, fp16: boolean): LutWeight | undefined {
+  const op = v.producer!
+  if (op.type !== 'constexpr_lut_to_dense' || op.inputs.shape || op.inputs.vector_axis) return
+  const idx = op.inputs.indices as Var
+  const lut = op.inputs.lut as Var
+  if (idx.producer?.type !== 'const' || lut.producer?.type !== 'const') return
+  const lt = tensorTypeOf(lut)
+  const out = tensorTypeOf(v)
+  if (!isStatic(lt.shape) || !isStatic(out.shape) || lt.shape.at(-1) !== 1) return
+  if (
+    (lt.dtype !== 'fp16' && lt.dtype !== 'fp32') ||
+    (out.dtype !== 'fp16' && out.dtype !== 'fp32')
+  )
+    return
+  const indices = materialize(idx.producer.value!)
+  if (!(indices instanceof PackedBits) && !(indices instanceof Uint8Array)) return
+  const raw = materialize(lut.producer.value!)
+  const table =
+    lt.dtype === 'fp16' ? halfsToFloats(raw as Uint16Array) : (raw as Float32Array).slice()
+  if (fp16 || out.dtype === 'fp16') roundHalfInPlace(table)
+  return new LutWeight(out.dtype, out.shape, indices, table, lt.shape)
+}
+
+/**
+ * The runtime tensor of a constant var (`const` or constexpr output). With `fp16` set (strict
+ * fp16 mode) float constants are rounded to fp16 as the Neural Engine would hold them. With
+ * `compressed`, palettized weights stay packed (LutWeight).
+ */
+export function constTensor(v: Var, cache: ConstCache, fp16 = false, compressed = true): Tensor {
   const key = keyOf(v)
-  const ck = key && `${key}${fp16 ? ':fp16' : ''}`
+  const ck = key && `${key}${fp16 ? ':fp16' : ''}${compressed ? ':lut' : ''}`
   const hit = ck ? cache.get(ck) : undefined
   if (hit) return hit
   const op = v.producer!
   const t = tensorTypeOf(v)
+  const packed = compressed ? lutWeight(v, fp16) : undefined
+  if (packed) {
+    if (ck) cache.set(ck, packed)
+    return packed
+  }
   let out: Tensor
   if (op.type === 'const') {
     const [dtype, data] = fromArrayData(materialize(op.value!), t.dtype, v.name)

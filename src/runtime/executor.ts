@@ -33,6 +33,11 @@ export interface LoadOptions {
    * to ±Infinity or turns NaN without such inputs throws an Fp16RangeError naming its var.
    */
   readonly strictFp16?: boolean
+  /**
+   * Decode LUT-palettized weights to dense tensors at load. By default they stay packed and
+   * conv 1×1 / linear decode a few rows at a time (1/8 of the fp32 memory for 4-bit weights).
+   */
+  readonly denseWeights?: boolean
   /** Testing aid: reused buffers are filled with garbage first. */
   readonly poisonBuffers?: boolean
 }
@@ -67,7 +72,12 @@ export class Executable {
       call.env = { ...this.#env(undefined), alloc: allocFresh }
       return this.#finish(call, kernel(call), round, Object.values(call.args).flat() as Tensor[])
     }
-    this.#plan = planFunction(fn, { cache, strictFp16: this.#strict, fold })
+    this.#plan = planFunction(fn, {
+      cache,
+      strictFp16: this.#strict,
+      denseWeights: !!opts.denseWeights,
+      fold,
+    })
     this.inputs = fn.inputs
       .filter((i) => i.var.type.kind === 'tensor')
       .map((i) => {

@@ -40,31 +40,60 @@ export function gemmNTNaive(g: GemmArgs): void {
  * and stays in L1 while every row of A passes it.
  */
 export function gemmNT(g: GemmArgs): void {
-  const { M, N } = g
+  const { M, N, K, bOff } = g
   let n = 0
-  if (M === 1) for (; n + 8 <= N; n += 8) row1x8(g, n)
+  if (M === 1) for (; n + 8 <= N; n += 8) row1x8(g, n, bOff + n * K)
   for (; n + 4 <= N; n += 4) {
     let m = 0
-    for (; m + 2 <= M; m += 2) block2x4(g, m, n)
-    if (m < M) block1x4(g, m, n)
+    for (; m + 2 <= M; m += 2) block2x4(g, m, n, bOff + n * K)
+    if (m < M) block1x4(g, m, n, bOff + n * K)
   }
-  for (; n < N; n++) for (let m = 0; m < M; m++) dot1(g, m, n)
+  for (; n < N; n++) for (let m = 0; m < M; m++) dot1(g, m, n, bOff + n * K)
 }
 
-function dot1(g: GemmArgs, m: number, n: number) {
+/** Rows of B produced on demand (compressed weights): rows n .. n+count-1 into dst, row-major. */
+export interface RowSource {
+  readRows(n: number, count: number, dst: Float32Array): void
+}
+
+/**
+ * gemmNT where B comes from a RowSource (g.b and g.bOff are ignored): each block of B rows is
+ * decoded once into `tmp` (at least 8·K floats) and reused for every row of A.
+ */
+export function gemmNTRows(g: GemmArgs, src: RowSource, tmp: Float32Array): void {
+  const { M, N, K } = g
+  const h: GemmArgs = { ...g, b: tmp, bOff: 0 }
+  const step = M === 1 ? 8 : 4
+  for (let n = 0; n < N; n += step) {
+    const count = Math.min(step, N - n)
+    src.readRows(n, count, tmp)
+    if (count === 8) row1x8(h, n, 0)
+    else if (count === 4) {
+      let m = 0
+      for (; m + 2 <= M; m += 2) block2x4(h, m, n, 0)
+      if (m < M) block1x4(h, m, n, 0)
+    } else for (let j = 0; j < count; j++) for (let m = 0; m < M; m++) dot1(h, m, n + j, j * K)
+  }
+}
+
+function dot1(g: GemmArgs, m: number, n: number, b0: number) {
   const { a, b, K } = g
   const a0 = g.aOff + m * K
-  const b0 = g.bOff + n * K
   let s = 0
   for (let k = 0; k < K; k++) s += a[a0 + k] * b[b0 + k]
   g.out[g.outOff + m * (g.rowStride ?? g.N) + n * (g.colStride ?? 1)] = s + (g.bias ? g.bias[n] : 0)
 }
 
-function row1x8(g: GemmArgs, n: number) {
+function row1x8(g: GemmArgs, n: number, b0: number) {
   const { a, b, K, bias } = g
   const a0 = g.aOff
-  const b0 = g.bOff + n * K
-  const [b1, b2, b3, b4, b5, b6, b7] = [1, 2, 3, 4, 5, 6, 7].map((i) => b0 + i * K)
+  const b1 = b0 + K
+  const b2 = b1 + K
+  const b3 = b2 + K
+  const b4 = b3 + K
+  const b5 = b4 + K
+  const b6 = b5 + K
+  const b7 = b6 + K
   let s0 = 0
   let s1 = 0
   let s2 = 0
@@ -98,10 +127,9 @@ function row1x8(g: GemmArgs, n: number) {
   out[o + 7 * cs] = s7 + z(7)
 }
 
-function block1x4(g: GemmArgs, m: number, n: number) {
+function block1x4(g: GemmArgs, m: number, n: number, b0: number) {
   const { a, b, K, bias } = g
   const a0 = g.aOff + m * K
-  const b0 = g.bOff + n * K
   const b1 = b0 + K
   const b2 = b1 + K
   const b3 = b2 + K
@@ -125,11 +153,10 @@ function block1x4(g: GemmArgs, m: number, n: number) {
   g.out[o + 3 * cs] = s3 + z(3)
 }
 
-function block2x4(g: GemmArgs, m: number, n: number) {
+function block2x4(g: GemmArgs, m: number, n: number, b0: number) {
   const { a, b, K, bias } = g
   const a0 = g.aOff + m * K
   const a1 = a0 + K
-  const b0 = g.bOff + n * K
   const b1 = b0 + K
   const b2 = b1 + K
   const b3 = b2 + K

@@ -54,6 +54,8 @@ export interface PlanOptions {
   readonly cache: ConstCache
   /** Round every float value to fp16 (consts, inputs, each op's output) as the ANE does. */
   readonly strictFp16: boolean
+  /** Decode palettized weights at load instead of keeping them packed. */
+  readonly denseWeights?: boolean
   /** Runs a folded op at load (the executor's post-processing included). */
   readonly fold: (call: Call, kernel: (typeof KERNELS)[string], round: boolean[]) => Tensor[]
 }
@@ -87,7 +89,7 @@ export function planFunction(fn: MilFunction, opts: PlanOptions): Plan {
     const op = v.producer
     if (!op || (op.type !== 'const' && !isConstexprType(op.type))) return consts.get(v)
     let t = consts.get(v)
-    if (!t) consts.set(v, (t = constTensor(v, opts.cache, opts.strictFp16)))
+    if (!t) consts.set(v, (t = constTensor(v, opts.cache, opts.strictFp16, !opts.denseWeights)))
     return t
   }
 

@@ -200,3 +200,16 @@ test('an op without a kernel is an UnsupportedOpError naming the op type and var
     },
   )
 })
+
+test('packed LUT weights give exactly the outputs of densely decoded ones', () => {
+  const model = readPackage(join(import.meta.dirname, '../fixtures/coremltools/lut.mlpackage'))
+  const x = makeTensor(
+    'fp16',
+    [1, 16, 1, 4],
+    Array.from({ length: 64 }, (_, i) => Math.sin(i)),
+  )
+  const packed = loadFunction(model).run({ x })
+  const decoded = loadFunction(model, 'main', { denseWeights: true }).run({ x })
+  assert.deepEqual(packed, decoded)
+  assert.ok(values(packed.head).some((v) => v !== 0))
+})

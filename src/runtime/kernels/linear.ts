@@ -1,6 +1,7 @@
 // conv, linear, matmul (format doc §6.2–§6.4). All three reduce to gemmNT (C = A·Bᵀ); conv
 // builds the A side with im2col unless it is a plain 1×1 conv, which is a matrix product as is.
-import { gemmNT, transpose2d } from '../gemm.js'
+import { gemmNT, gemmNTRows, transpose2d, type GemmArgs } from '../gemm.js'
+import { LutWeight } from '../lut.js'
 import type { Kernel, KernelCall } from '../kernel.js'
 import { numel, shapeText, stridesOf, type NumericTensor } from '../tensor.js'
 
@@ -14,20 +15,21 @@ const linear: Kernel = (k) => {
     k.fail(`x ${shapeText(x.shape)} does not match weight ${shapeText(w.shape)}`)
   const out = k.alloc(k.outDType(), [...x.shape.slice(0, -1), N])
   const M = K === 0 ? 0 : x.data.length / K
-  gemmNT({
-    a: x.data,
-    aOff: 0,
-    b: w.data,
-    bOff: 0,
-    out: out.data,
-    outOff: 0,
-    M,
-    N,
-    K,
-    bias: bias?.data,
-  })
+  product(k, w, 0, { a: x.data, aOff: 0, out: out.data, outOff: 0, M, N, K, bias: bias?.data })
   return [out]
 }
+
+/** out = A · W[row0 .. row0+N)ᵀ for a dense or a packed (LUT) weight. */
+function product(k: KernelCall, w: NumericTensor, row0: number, g: Omit<GemmArgs, 'b' | 'bOff'>) {
+  if (w instanceof LutWeight) {
+    const rows = {
+      readRows: (n: number, c: number, dst: Float32Array) => w.readRows(row0 + n, c, dst),
+    }
+    gemmNTRows({ ...g, b: EMPTY, bOff: 0 }, rows, k.scratch(8 * g.K, 2))
+  } else gemmNT({ ...g, b: w.data, bOff: row0 * g.K })
+}
+
+const EMPTY = new Float32Array(0)
 
 /** A matmul operand as a batch of [rows, cols] matrices, after its optional transpose. */
 interface Operand {
@@ -201,11 +203,9 @@ const conv: Kernel = (k) => {
           transpose2d(x.data, xo, Cg, P, A, 0)
           aOff = 0
         }
-        gemmNT({
+        product(k, w, gi * Og, {
           a: A,
           aOff,
-          b: w.data,
-          bOff: gi * Og * Cg,
           out: out.data,
           outOff: (n * O + gi * Og) * P,
           M: P,

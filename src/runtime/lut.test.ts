@@ -1,0 +1,72 @@
+import { test } from 'node:test'
+import assert from 'node:assert/strict'
+import { FunctionBuilder } from '../mil/builder.js'
+import { dense } from '../mil/fold.js'
+import { PackedBits } from '../mil/value.js'
+import { tensor, type DType } from '../mil/types.js'
+import { floatsToHalfs } from '../util/fp16.js'
+import { constTensor } from './consts.js'
+import { LutWeight } from './lut.js'
+
+const UINT: Record<number, DType> = {
+  1: 'uint1',
+  2: 'uint2',
+  3: 'uint3',
+  4: 'uint4',
+  6: 'uint6',
+  8: 'uint8',
+}
+
+/** A constexpr_lut_to_dense var with pseudo-random indices and tables. */
+function lutVar(shape: number[], lutGroups: number[], bits: number) {
+  const n = shape.reduce((a, b) => a * b, 1)
+  const idx = Array.from({ length: n }, (_, i) => (i * 7 + (i >> 3)) % 2 ** bits)
+  const lutShape = [...lutGroups, 2 ** bits, 1]
+  const lutN = lutShape.reduce((a, b) => a * b, 1)
+  const b = new FunctionBuilder()
+  const dt = UINT[bits]
+  const indices = b.const(
+    {
+      type: tensor(dt, shape),
+      data: bits === 8 ? Uint8Array.from(idx) : PackedBits.pack(idx, bits),
+    },
+    'idx',
+  )
+  const table = Array.from({ length: lutN }, (_, i) => Math.sin(i * 1.7) * 3)
+  const lut = b.const({ type: tensor('fp16', lutShape), data: floatsToHalfs(table) }, 'lut')
+  return b.constexpr_lut_to_dense({ indices, lut }, 'w')
+}
+
+test('LutWeight decodes rows exactly as constexpr_lut_to_dense (every bit width, grouped axes)', () => {
+  const cases: [number[], number[], number][] = [
+    [[16, 9, 1, 1], [4, 1, 1, 1], 4],
+    [[7, 13], [7, 1], 3],
+    [[6, 10], [2, 5], 6],
+    [[5, 11, 1, 1], [1, 1, 1, 1], 1],
+    [[8, 6], [4, 3], 2],
+    [[4, 5], [2, 1], 8],
+    [[3, 7], [1, 7], 4],
+  ]
+  for (const [shape, groups, bits] of cases) {
+    const v = lutVar(shape, groups, bits)
+    const w = constTensor(v, new Map())
+    assert.ok(w instanceof LutWeight, `[${shape}] stays packed`)
+    const want = dense(v).values
+    const rows = new Float32Array(want.length)
+    w.readRows(0, shape[0], rows)
+    assert.deepEqual(rows, want, `[${shape}] lut${bits} groups [${groups}]`)
+    assert.deepEqual(w.data, want)
+    const last = new Float32Array(w.cols)
+    w.readRows(shape[0] - 1, 1, last)
+    assert.deepEqual(last, want.subarray(want.length - w.cols))
+  }
+})
+
+test('a 4-bit LutWeight holds about 1/8 of the fp32 bytes; denseWeights decodes instead', () => {
+  const v = lutVar([64, 64], [8, 1], 4)
+  const w = constTensor(v, new Map()) as LutWeight
+  assert.ok(w.bytes <= (64 * 64 * 4) / 8 + 8 * 16 * 4)
+  const d = constTensor(v, new Map(), false, false)
+  assert.ok(!(d instanceof LutWeight))
+  assert.deepEqual(d.data, w.data)
+})
