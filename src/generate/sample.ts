@@ -74,36 +74,45 @@ export function penalize(logits: Float32Array, history: Iterable<number>, p: num
   return out
 }
 
+/** The k-th largest value (k ≥ 1) by quickselect on a copy; NaN counts as -Infinity. */
+function kthLargest(x: Float32Array, k: number): number {
+  const a = x.slice()
+  for (let i = 0; i < a.length; i++) if (a[i] !== a[i]) a[i] = -Infinity
+  const target = k - 1 // index in descending order
+  let lo = 0
+  let hi = a.length - 1
+  while (lo < hi) {
+    const pivot = a[(lo + hi) >> 1]
+    let i = lo
+    let j = hi
+    while (i <= j) {
+      while (a[i] > pivot) i++
+      while (a[j] < pivot) j--
+      if (i <= j) {
+        const t = a[i]
+        a[i++] = a[j]
+        a[j--] = t
+      }
+    }
+    if (target <= j) hi = j
+    else if (target >= i) lo = i
+    else break // between j and i everything equals the pivot
+  }
+  return a[target]
+}
+
 /** Indices of the k largest values, largest first (ties: lower index first). */
 export function topIndices(x: Float32Array, k: number): Int32Array {
   const n = Math.min(k, x.length)
-  const before = (a: number, b: number) => x[a] > x[b] || (x[a] === x[b] && a < b)
-  if (n * 4 >= x.length) {
-    const all = Int32Array.from({ length: x.length }, (_, i) => i)
-    return all.sort((a, b) => (before(a, b) ? -1 : 1)).slice(0, n)
-  }
-  // A min-heap of the best n so far: its root is the worst kept index.
-  const heap = new Int32Array(n)
-  const down = (i: number) => {
-    for (;;) {
-      const l = 2 * i + 1
-      const r = l + 1
-      let w = i
-      if (l < n && before(heap[w], heap[l])) w = l
-      if (r < n && before(heap[w], heap[r])) w = r
-      if (w === i) return
-      ;[heap[i], heap[w]] = [heap[w], heap[i]]
-      i = w
-    }
-  }
-  for (let i = 0; i < n; i++) heap[i] = i
-  for (let i = (n >> 1) - 1; i >= 0; i--) down(i)
-  for (let i = n; i < x.length; i++)
-    if (before(i, heap[0])) {
-      heap[0] = i
-      down(0)
-    }
-  return heap.sort((a, b) => (before(a, b) ? -1 : 1))
+  const order = (a: number, b: number) => x[b] - x[a] || a - b
+  if (n === x.length) return Int32Array.from(x.keys()).sort(order)
+  // Selection in O(V): the k-th largest value, then what is above it and enough ties.
+  const threshold = kthLargest(x, n)
+  const out = new Int32Array(n)
+  let m = 0
+  for (let i = 0; i < x.length; i++) if (x[i] > threshold) out[m++] = i
+  for (let i = 0; i < x.length && m < n; i++) if (x[i] === threshold) out[m++] = i
+  return out.sort(order)
 }
 
 /** Picks tokens from logits with one configuration and its own PRNG stream. */
@@ -160,8 +169,8 @@ export class Sampler {
 
   /**
    * The sorted candidates the filters need, and the mass top-p is relative to: the top k (HF
-   * renormalizes over them), else the shortest sorted prefix sure to contain the top-p and min-p
-   * cuts (256 usually does; the whole vocabulary otherwise) with the mass of the whole vocabulary.
+   * renormalizes over them), else a sorted prefix sure to contain the top-p and min-p cuts (256 usually
+   * does; 8× more until it does) with the mass of the whole vocabulary.
    */
   #candidates(w: Float32Array, max: number, inv: number): { cands: Int32Array; total: number } {
     const c = this.config
@@ -173,10 +182,14 @@ export class Sampler {
     }
     let total = 0
     for (let i = 0; i < w.length; i++) total += weight(i)
-    const head = topIndices(w, 256)
-    const pOk = c.topP === 1 || mass(head) >= c.topP * total
-    const minOk = c.topP < 1 || weight(head[head.length - 1]) < c.minP
-    return { cands: pOk && minOk ? head : topIndices(w, w.length), total }
+    // Widen until the cuts fall inside: flat distributions need more candidates.
+    for (let k = 256; ; k *= 8) {
+      const cands = topIndices(w, k)
+      if (cands.length === w.length) return { cands, total }
+      const pOk = c.topP === 1 || mass(cands) >= c.topP * total
+      const minOk = c.topP < 1 || weight(cands[cands.length - 1]) < c.minP
+      if (pOk && minOk) return { cands, total }
+    }
   }
 }
 

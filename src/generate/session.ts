@@ -100,4 +100,13 @@ export class Session {
     }
     return result
   }
+
+  /** Sends a user turn and waits for the whole reply. */
+  async complete(content: string, opts: GenerateOptions = {}): Promise<GenerationResult> {
+    const it = this.send(content, opts)
+    for (;;) {
+      const r = await it.next()
+      if (r.done) return r.value!
+    }
+  }
 }

@@ -1,0 +1,156 @@
+import { test } from 'node:test'
+import assert from 'node:assert/strict'
+import { State } from '../runtime/index.js'
+import { commonPrefix, KvCache, windowKeep } from './cache.js'
+import type { HeadOutput } from './head.js'
+import type { Runner } from './parts.js'
+
+// A stand-in model whose cache rows hold the ids themselves: infer at `pos` answers with the ids
+// in rows 0..pos, so a test sees exactly which sequence the "model" attended to.
+function fakeRunner(C: number, B: number) {
+  const calls: string[] = []
+  const rows = (s: State) => s.get('rows').data as Int32Array
+  const runner: Runner = {
+    context: C,
+    batch: B,
+    argmax: false,
+    newState() {
+      const s = new State()
+      s.declare({ name: 'rows', dtype: 'int32', shape: [C] })
+      return s
+    },
+    prefill(state, ids, start) {
+      assert.equal(ids.length, B, 'prefill takes exactly B ids')
+      assert.ok(start >= 0 && start + B <= C, `prefill rows ${start}..${start + B - 1} fit`)
+      calls.push(`prefill@${start}`)
+      rows(state).set(ids, start)
+    },
+    infer(state: State, id: number, pos: number, head: boolean) {
+      assert.ok(pos >= 0 && pos < C, `infer position ${pos} fits`)
+      calls.push(`infer@${pos}${head ? '+head' : ''}`)
+      rows(state)[pos] = id
+      const seen = Float32Array.from(rows(state).subarray(0, pos + 1))
+      return (head ? { kind: 'logits', logits: seen } : undefined) as HeadOutput
+    },
+  }
+  return { runner, calls }
+}
+
+const seen = (out: HeadOutput | undefined) =>
+  out?.kind === 'logits' ? Array.from(out.logits) : undefined
+const range = (a: number, n: number) => Array.from({ length: n }, (_, i) => a + i)
+
+test("windowKeep is ANEMLL's new_size = min(max(1, C div B - 2)·B, max(1, C - B))", () => {
+  assert.equal(windowKeep(512, 64), 384) // the contract's example
+  assert.equal(windowKeep(256, 32), 192)
+  assert.equal(windowKeep(64, 16), 32)
+  assert.equal(windowKeep(128, 64), 64) // max(1, 2 - 2)·64 = 64 = C - B
+  assert.equal(windowKeep(64, 64), 1) // C = B: one token survives
+  assert.equal(commonPrefix([1, 2, 3], [1, 2, 4, 5]), 2)
+  assert.equal(commonPrefix([], [1]), 0)
+})
+
+test('fill: full batches through prefill, the rest through infer, head on the last id only', async () => {
+  const { runner, calls } = fakeRunner(64, 8)
+  const cache = new KvCache(runner, true)
+  const ids = range(100, 19)
+  const r = await cache.fill(ids)
+  assert.deepEqual(calls, ['prefill@0', 'prefill@8', 'infer@16', 'infer@17', 'infer@18+head'])
+  assert.deepEqual(seen(r.out), ids)
+  assert.deepEqual(cache.tokens, ids)
+  assert.deepEqual([r.reused, r.fed, r.dropped], [0, 19, 0])
+})
+
+test('fill: a prompt of whole batches re-feeds its last id through infer for the logits', async () => {
+  const { runner, calls } = fakeRunner(64, 8)
+  const cache = new KvCache(runner, true)
+  const r = await cache.fill(range(1, 16))
+  assert.deepEqual(calls, ['prefill@0', 'prefill@8', 'infer@15+head'])
+  assert.deepEqual(seen(r.out), range(1, 16))
+})
+
+test('fill without batch prefill feeds every id through infer', async () => {
+  const { runner, calls } = fakeRunner(64, 8)
+  await new KvCache(runner, false).fill(range(1, 10))
+  assert.deepEqual(calls, [...range(0, 9).map((p) => `infer@${p}`), 'infer@9+head'])
+})
+
+test('fill keeps the common prefix: only the new ids are fed, batches start anywhere', async () => {
+  const { runner, calls } = fakeRunner(64, 8)
+  const cache = new KvCache(runner, true)
+  const first = range(1, 11)
+  await cache.fill(first)
+  calls.length = 0
+  // an edit at position 5: rows from 5 on are fed again
+  const second = [...first.slice(0, 5), ...range(50, 12)]
+  const r = await cache.fill(second)
+  assert.deepEqual(calls, ['prefill@5', 'infer@13', 'infer@14', 'infer@15', 'infer@16+head'])
+  assert.deepEqual(seen(r.out), second)
+  assert.deepEqual([r.reused, r.fed], [5, 12])
+  // the same ids again: the last one is fed again for its logits
+  calls.length = 0
+  const again = await cache.fill(second)
+  assert.deepEqual(calls, ['infer@16+head'])
+  assert.deepEqual(seen(again.out), second)
+  // a shorter prefix of what is cached: stale rows are simply forgotten
+  calls.length = 0
+  const back = await cache.fill(second.slice(0, 3))
+  assert.deepEqual(calls, ['infer@2+head'])
+  assert.deepEqual(seen(back.out), second.slice(0, 3))
+  assert.deepEqual(cache.tokens, second.slice(0, 3))
+})
+
+test('step uses every row, then shifts: the last new_size ids re-fed from 0 on a zeroed cache', async () => {
+  const C = 32
+  const B = 8
+  const { runner, calls } = fakeRunner(C, B)
+  const cache = new KvCache(runner, true)
+  const seq = range(1, 30)
+  await cache.fill(seq)
+  for (const id of [31, 32]) {
+    const r = await cache.step(id)
+    seq.push(id)
+    assert.equal(r.shifted, undefined)
+    assert.deepEqual(seen(r.out), seq)
+  }
+  assert.equal(cache.tokens.length, C) // all 32 rows in use, no shift yet
+  calls.length = 0
+  const r = await cache.step(33)
+  seq.push(33)
+  const keep = windowKeep(C, B) // 16
+  assert.equal(r.shifted, seq.length - keep)
+  assert.deepEqual(seen(r.out), seq.slice(-keep))
+  assert.deepEqual(cache.tokens, seq.slice(-keep))
+  assert.deepEqual(calls, ['prefill@0', 'prefill@8', 'infer@15+head'])
+  assert.ok((cache.state.get('rows').data as Int32Array).subarray(keep).every((x) => x === 0))
+  // generation goes on after the shift, at position keep
+  const next = await cache.step(34)
+  assert.deepEqual(seen(next.out), [...seq.slice(-keep), 34])
+})
+
+test('fill of more ids than the window keeps the last new_size of them', async () => {
+  const { runner } = fakeRunner(32, 8)
+  const cache = new KvCache(runner, true)
+  const ids = range(1, 40)
+  const r = await cache.fill(ids)
+  assert.equal(r.dropped, 40 - 16)
+  assert.deepEqual(seen(r.out), ids.slice(-16))
+  // exactly C ids fit without dropping any
+  const full = await cache.fill(range(1, 32))
+  assert.equal(full.dropped, 0)
+})
+
+test('fill stops between model calls when aborted; the cache holds what was fed', async () => {
+  const { runner, calls } = fakeRunner(64, 8)
+  const cache = new KvCache(runner, true)
+  const ac = new AbortController()
+  const origPrefill = runner.prefill
+  runner.prefill = (s, ids, start) => {
+    origPrefill(s, ids, start)
+    ac.abort()
+  }
+  const r = await cache.fill(range(1, 20), ac.signal)
+  assert.equal(r.out, undefined)
+  assert.deepEqual(calls, ['prefill@0'])
+  assert.deepEqual(cache.tokens, range(1, 8))
+})
