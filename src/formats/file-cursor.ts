@@ -2,6 +2,8 @@ import { readSync } from 'node:fs'
 import { FormatError } from '../util/errors.js'
 
 const CHUNK = 1 << 20
+// Header strings are names, templates and vocab pieces; no real one comes near this.
+const MAX_STRING_BYTES = 64 << 20
 
 /**
  * Sequential little-endian reads over an open file through a 1 MiB window, for parsing headers
@@ -71,6 +73,8 @@ export class FileCursor {
 
   str(what: string): string {
     const n = this.count(`${what} length`)
+    if (n > MAX_STRING_BYTES)
+      this.fail(`${what} of ${n} bytes exceeds the limit of ${MAX_STRING_BYTES}`)
     return this.#at(n, what, (b, i) => b.toString('utf8', i, i + n))
   }
 

@@ -148,14 +148,27 @@ test('lying counts and lengths are caught before any allocation', () => {
   rejects(write(buildGguf({ nTensors: 1e12 })), /tensor count .* cannot fit/)
   rejects(write(buildGguf({ nKv: 2n ** 63n })), /too large/)
   const hugeKey: Kv = { key: 'k', write: (b) => b.u32(V.STRING).str('x', 2n ** 50n) }
-  rejects(write(buildGguf({ kvs: [hugeKey] })), /truncated/)
+  rejects(write(buildGguf({ kvs: [hugeKey] })), /value of 1125899906842624 bytes exceeds the limit/)
+  const longKey: Kv = { key: 'k', write: (b) => b.u32(V.STRING).str('x', 1000) }
+  rejects(write(buildGguf({ kvs: [longKey] })), /truncated: key 'k' value needs 1000 bytes/)
+  // A count that fits the file (a 40 MB file of u8s) but is beyond any real array.
+  const bigFile: Kv = {
+    key: 'arr',
+    write: (b) =>
+      b
+        .u32(V.ARRAY)
+        .u32(V.UINT8)
+        .u64(2 ** 25)
+        .raw(new Uint8Array(2 ** 25)),
+  }
+  rejects(write(buildGguf({ kvs: [bigFile] })), /array of 33554432 elements exceeds the limit/)
   const hugeArray: Kv = {
     key: 'arr',
     write: (b) =>
       b
         .u32(V.ARRAY)
         .u32(V.UINT32)
-        .u64(2n ** 40n)
+        .u64(2 ** 24)
         .u32(1),
   }
   rejects(write(buildGguf({ kvs: [hugeArray] })), /key 'arr' array count .* cannot fit/)

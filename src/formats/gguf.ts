@@ -26,6 +26,9 @@ export const GGUF_MAGIC = 0x46554747 // "GGUF" read as a little-endian u32
 export const GGUF_DEFAULT_ALIGNMENT = 32
 const MAX_DIMS = 4
 const MAX_ARRAY_NESTING = 8
+// Real arrays are vocabularies and merge lists (a few hundred thousand entries). The cap keeps a
+// lying count in a multi-GB file from building a multi-GB JS array.
+const MAX_ARRAY_LENGTH = 1 << 24
 
 /** Metadata value types, as stored in the file. */
 export const GgufValueType = {
@@ -141,6 +144,8 @@ function readArray(c: Cursor, elem: number, key: string, depth: number): GgufVal
     c.fail(`key '${key}': arrays nested deeper than ${MAX_ARRAY_NESTING}`)
   if (MIN_SIZE[elem] === undefined) c.fail(`key '${key}': unknown array element type ${elem}`)
   const n = c.count(`key '${key}' array length`)
+  if (n > MAX_ARRAY_LENGTH)
+    c.fail(`key '${key}': array of ${n} elements exceeds the limit of ${MAX_ARRAY_LENGTH}`)
   c.fits(n, MIN_SIZE[elem], `key '${key}' array`)
   const out = new Array<GgufValue>(n)
   for (let i = 0; i < n; i++) out[i] = readValue(c, elem, key, depth + 1)
