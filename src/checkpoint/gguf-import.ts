@@ -142,7 +142,7 @@ function buildConfig(g: GgufFile, arch: string, tensors: Map<string, GgufTensorI
   if (ropeDim !== undefined && ropeDim !== headDim) {
     throw new FormatError(
       g.path,
-      `partial rotary embeddings (rope.dimension_count ${ropeDim} < head_dim ${headDim}) are not supported`,
+      `partial rotary embeddings (rope.dimension_count ${ropeDim}, head_dim ${headDim}) are not supported`,
     )
   }
   const embed = tensors.get('model.embed_tokens.weight')
