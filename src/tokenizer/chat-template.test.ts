@@ -52,6 +52,19 @@ for (const name of ['qwen3', 'llama3']) {
   })
 }
 
+test('probe.jinja: loops, namespaces, filters, tojson and HF variables render as in jinja2', () => {
+  const source = readFileSync(join(FIXTURES, 'probe.jinja'), 'utf8')
+  checkChatGoldens('probe', new ChatTemplate(source, golden.templates.probe.special))
+})
+
+// Known differences from jinja2, kept out of probe.jinja; real chat templates do not rely on them.
+// If the library changes, this test tells us.
+test('known gaps of @huggingface/jinja: boolean printing, string length in UTF-16 units', () => {
+  const render = (src: string) => new ChatTemplate(src).render([])
+  assert.equal(render('{{ true }}'), 'true', 'jinja2 prints True')
+  assert.equal(render("{{ '🙂' | length }}"), '2', 'jinja2 counts code points: 1')
+})
+
 test('qwen3: enable_thinking=false adds the empty think block, unset does not', async () => {
   const tok = await loadShared('qwen3')
   const chat = ChatTemplate.fromTokenizer(tok)!

@@ -80,13 +80,15 @@ export class ChatTemplate {
 
   /** The prompt text for `messages`. Errors raised by the template become UsageErrors. */
   render(messages: ChatMessage[], opts: RenderOptions = {}): string {
+    // transformers always passes tools and documents, as None when absent: `tools is none` holds.
     const vars: Record<string, unknown> = {
       ...this.#special,
+      tools: opts.tools ?? null,
+      documents: null,
       ...opts.variables,
       messages,
       add_generation_prompt: opts.addGenerationPrompt ?? true,
     }
-    if (opts.tools) vars.tools = opts.tools
     if (opts.enableThinking !== undefined) vars.enable_thinking = opts.enableThinking
     try {
       return this.#template.render(vars)
