@@ -26,6 +26,8 @@ export interface LayerContext {
   /** cos / sin rows for the queries, [1, 1, seq, hd] fp16. */
   cos: Var
   sin: Var
+  /** fp16 remedy: o_proj and down_proj outputs (the residual updates) are scaled by this. */
+  residualScale: number
 }
 
 /** A weight as a graph var: a const, or a LUT constexpr over two consts. */
@@ -41,15 +43,12 @@ export function linear(
   c: LayerContext,
   x: Var,
   hfName: string,
-  opts: { bias?: boolean; lut?: boolean } = {},
+  opts: { bias?: boolean; lut?: boolean; scale?: number } = {},
 ): Var {
   const [out, inp] = c.weights.shapeOf(`${hfName}.weight`)
   const lut = opts.lut === false ? undefined : c.lut
-  const weight = weightVar(
-    c.b,
-    c.weights.get(`${hfName}.weight`, [out, inp, 1, 1], lut),
-    `${short(hfName)}_weight`,
-  )
+  const w = c.weights.get(`${hfName}.weight`, [out, inp, 1, 1], lut, undefined, opts.scale)
+  const weight = weightVar(c.b, w, `${short(hfName)}_weight`)
   const bias = opts.bias
     ? weightVar(c.b, c.weights.get(`${hfName}.bias`, [out]), `${short(hfName)}_bias`)
     : undefined
@@ -189,7 +188,9 @@ export function attention(
   const pg = b.reshape({ x: probs, shape: [1, nKV, rep * seq, ctx] }, `${short(p)}.probs_groups`)
   const out = b.matmul({ x: pg, y: values }, `${short(p)}.context`)
   const heads = b.reshape({ x: out, shape: [1, nH, seq, hd] }, `${short(p)}.context_heads`)
-  return linear(c, fromHeads(c, heads, nH, `${short(p)}.context_flat`), `${p}.o_proj`)
+  return linear(c, fromHeads(c, heads, nH, `${short(p)}.context_flat`), `${p}.o_proj`, {
+    scale: c.residualScale,
+  })
 }
 
 /** Activations by config.json `hidden_act`. */
@@ -212,7 +213,9 @@ export function mlp(c: LayerContext, x: Var, layer: number): Var {
     )
   const gate = act(c.b, linear(c, x, `${p}.gate_proj`), `${short(p)}.act`)
   const up = linear(c, x, `${p}.up_proj`)
-  return linear(c, c.b.mul({ x: gate, y: up }, `${short(p)}.gated`), `${p}.down_proj`)
+  return linear(c, c.b.mul({ x: gate, y: up }, `${short(p)}.gated`), `${p}.down_proj`, {
+    scale: c.residualScale,
+  })
 }
 
 /** One pre-norm decoder layer: x + attn(norm(x)), then + mlp(norm(·)). `skipMlp` for prefill's last layer. */

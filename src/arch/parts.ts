@@ -24,6 +24,8 @@ export interface PartOptions {
   batch: number
   lut: { embeddings?: LutSpec; ffn?: LutSpec; lmHead?: LutSpec }
   argmax: boolean
+  /** fp16 remedy (see convert/preflight.ts): embeddings and residual updates scaled by this. */
+  residualScale?: number
 }
 
 /** Balanced layer split (ANEMLL 0.3.5): the first L mod N chunks get one extra layer. */
@@ -81,11 +83,14 @@ function fromChannels(b: FunctionBuilder, x: Var, h: number, s: number, name: st
 
 function embed(b: FunctionBuilder, o: PartOptions, ids: Var): Var {
   const [v, h] = o.weights.shapeOf('model.embed_tokens.weight')
-  const table = weightVar(
-    b,
-    o.weights.get('model.embed_tokens.weight', [v, h], o.lut.embeddings),
-    'embed_tokens_weight',
+  const w = o.weights.get(
+    'model.embed_tokens.weight',
+    [v, h],
+    o.lut.embeddings,
+    undefined,
+    o.residualScale ?? 1,
   )
+  const table = weightVar(b, w, 'embed_tokens_weight')
   return b.gather({ x: table, indices: ids, axis: 0 }, 'hidden_states')
 }
 
@@ -162,6 +167,7 @@ function layerContext(
     mask: ins.causal_mask,
     cos: rows('cos'),
     sin: rows('sin'),
+    residualScale: o.residualScale ?? 1,
   }
 }
 

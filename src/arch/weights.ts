@@ -69,20 +69,27 @@ export class WeightBank {
    * The weight `name` viewed with `shape` (same element count, row-major, no transpose), or a
    * row range of it (`rows`: [start, end) of axis 0) for split LM heads.
    */
-  get(name: string, shape: number[], lut?: LutSpec, rows?: [number, number]): GraphWeight {
-    const key = `${name}|${shape.join(',')}|${lut ? `${lut.bits},${lut.groupSize}` : 'fp16'}|${rows ?? ''}`
+  get(
+    name: string,
+    shape: number[],
+    lut?: LutSpec,
+    rows?: [number, number],
+    scale = 1,
+  ): GraphWeight {
+    const key = `${name}|${shape.join(',')}|${lut ? `${lut.bits},${lut.groupSize}` : 'fp16'}|${rows ?? ''}|${scale}`
     const hit = this.#cache.get(key)
     if (hit) return hit
     const src = this.shapeOf(name)
     const cols = src.slice(1).reduce((a, b) => a * b, 1)
     const ranged = (this.ckpt as RowCapable).readTensorRows?.bind(this.ckpt)
+    const scaled = (x: Float32Array) => (scale === 1 ? x : x.map((v) => v * scale))
     const read = () => {
-      if (!rows) return this.ckpt.readTensor(name)
-      if (ranged) return ranged(name, rows[0], rows[1])
-      return this.#rowSource(name).subarray(rows[0] * cols, rows[1] * cols)
+      if (!rows) return scaled(this.ckpt.readTensor(name))
+      if (ranged) return scaled(ranged(name, rows[0], rows[1]))
+      return scaled(this.#rowSource(name).subarray(rows[0] * cols, rows[1] * cols))
     }
     const rowReader: RowReader | undefined = ranged
-      ? { cols, read: (a, b) => ranged(name, (rows?.[0] ?? 0) + a, (rows?.[0] ?? 0) + b) }
+      ? { cols, read: (a, b) => scaled(ranged(name, (rows?.[0] ?? 0) + a, (rows?.[0] ?? 0) + b)) }
       : undefined
     const spec = lut && this.quantize ? this.lutFilter(name, shape, lut) : undefined
     const w = spec ? this.#lut(name, shape, spec, read) : dense(shape, read, key, rowReader)

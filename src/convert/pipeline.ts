@@ -24,6 +24,8 @@ import { lintPackages, type LintFinding } from './lint.js'
 import { metaYaml, modelDisplayName } from './meta.js'
 import { partNames } from './names.js'
 import { writeTokenizerFiles } from './tokenizer-files.js'
+import { chooseScale, measureResidualPeak, TARGET_PEAK, type PreflightResult } from './preflight.js'
+import { loadTokenizer } from '../tokenizer/load.js'
 import { lutPolicy, type LutSpec as QuantLutSpec } from '../quant/index.js'
 
 export interface ConvertOptions {
@@ -48,6 +50,8 @@ export interface ConvertOptions {
   compile: 'auto' | 'never'
   /** Original command line, recorded in meta.yaml's troubleshooting comments. */
   commandLine?: string
+  /** fp16 remedy: 'auto' runs the preflight and scales when needed; a number is α itself. */
+  fp16Scale?: 'auto' | number
 }
 
 export interface PartResult {
@@ -62,6 +66,8 @@ export interface PartResult {
 
 export interface ConvertResult {
   output: string
+  /** Residual-stream peaks of the fp16 preflight, and the α applied (1 = none). */
+  fp16?: { before: PreflightResult; after: PreflightResult; scale: number }
   parts: PartResult[]
   chunks: number
   findings: LintFinding[]
@@ -129,6 +135,11 @@ export async function convert(
     batch: o.batch,
     lut: { embeddings: o.lut1, ffn: o.lut2, lmHead: o.lut3 },
     argmax: o.argmax,
+  }
+  let fp16: ConvertResult['fp16']
+  if (o.fp16Scale !== undefined) {
+    fp16 = await fp16Remedy(parts, o.fp16Scale, report)
+    parts.residualScale = fp16.scale
   }
   const results: PartResult[] = []
   const packagePaths: string[] = []
@@ -265,6 +276,7 @@ export async function convert(
         architecture: cfg.model_type,
         argmax_in_model: o.argmax,
         monolithic: mono,
+        ...(fp16 && fp16.scale !== 1 ? { fp16_scale: fp16.scale } : {}),
       },
     })
     writeFileSync(join(o.output, 'meta.yaml.partial'), yaml)
@@ -283,8 +295,46 @@ export async function convert(
     findings,
     compiled,
     compileNote,
+    fp16,
     seconds: (performance.now() - t0) / 1000,
   }
+}
+
+const CALIBRATION =
+  'The Neural Engine runs sixteen-bit floats. Once upon a time, in 1984, a curious engineer asked: ' +
+  "how large can a transformer's residual stream grow? def f(x): return x * 2  # 42, 3.14159, ∑"
+
+/** The calibration text as token ids; a fixed id pattern for checkpoints without a tokenizer. */
+async function calibrationIds(parts: PartOptions): Promise<number[]> {
+  const n = Math.min(parts.context, 64)
+  try {
+    const tok = await loadTokenizer(parts.ckpt.tokenizerSource)
+    return tok.encode(CALIBRATION, { addSpecialTokens: true }).slice(0, n)
+  } catch {
+    const v = parts.ckpt.config.vocab_size
+    return Array.from({ length: n }, (_, i) => (i * 7919 + 13) % v)
+  }
+}
+
+/** Runs the preflight (for 'auto') and picks α, halving until the residual stream fits fp16. */
+async function fp16Remedy(parts: PartOptions, setting: 'auto' | number, report: ConvertReporter) {
+  const ids = await calibrationIds(parts)
+  const measure = (scale: number) => measureResidualPeak({ ...parts, residualScale: scale }, ids)
+  const before = measure(1)
+  let scale = typeof setting === 'number' ? setting : 1
+  let after = scale === 1 ? before : measure(scale)
+  if (setting === 'auto') {
+    while (!(after.peak <= TARGET_PEAK) && scale > 2 ** -16) {
+      scale = Number.isFinite(after.peak) ? scale * chooseScale(after.peak) : scale / 4
+      after = measure(scale)
+    }
+  }
+  const show = (r: PreflightResult) =>
+    r.overflowAt ? `overflow (inf) at ${r.overflowAt}` : r.peak.toFixed(0)
+  report.note?.(
+    `fp16 preflight: residual peak ${show(before)}${scale !== 1 ? ` → ${show(after)} with α = ${scale}` : ' (fits fp16, no scaling)'}`,
+  )
+  return { before, after, scale }
 }
 
 function loadState(path: string, fp: string): Saved {

@@ -36,6 +36,9 @@ Options:
   --restart <step>        run steps >= step (1 embeddings, 2 LM head, 3 chunks, 6 compile,
                           7 tokenizer+meta.yaml, 8 check); a rerun resumes by itself
   --only <step>           run that one step
+  --fp16-scale <auto|α>   fp16 preflight: run calibration text through the fp16 model and, if the
+                          residual stream outgrows fp16, scale embeddings and o_proj/down_proj by α
+                          (exact for pre-norm models); or give α (0 < α <= 1) directly
   --seed <n>              k-means seed (default 0); same input + seed = identical files
   --no-compile            skip compiling to .mlmodelc even on macOS
   --skip-check            accepted for compatibility (anemll needs no Python dependencies)
@@ -62,6 +65,7 @@ const OPTIONS = {
   restart: { type: 'string', default: '1' },
   only: { type: 'string' },
   seed: { type: 'string', default: '0' },
+  'fp16-scale': { type: 'string' },
   'no-compile': { type: 'boolean', default: false },
   'skip-check': { type: 'boolean', default: false },
   quiet: { type: 'boolean', default: false },
@@ -121,8 +125,17 @@ export async function optionsFromFlags(
     only: v.only === undefined ? undefined : int('only', v.only, 1),
     seed: int('seed', v.seed, 0),
     compile: v['no-compile'] ? 'never' : 'auto',
+    fp16Scale: fp16ScaleFlag(v['fp16-scale']),
     quiet: v.quiet,
   }
+}
+
+function fp16ScaleFlag(v: string | undefined): 'auto' | number | undefined {
+  if (v === undefined || v === 'auto') return v
+  const a = Number(v)
+  if (!(a > 0 && a <= 1))
+    throw new UsageError(`--fp16-scale must be 'auto' or a number in (0, 1], got '${v}'`)
+  return a
 }
 
 const gcdBatch = (c: number, b: number): number => {
@@ -179,6 +192,11 @@ export function renderResult(r: ConvertResult): string {
     `  ${r.chunks} chunk${r.chunks > 1 ? 's' : ''} · ${formatDuration(r.seconds)} · ANE check: ${r.findings.length ? `${errors} error(s), ${r.findings.length - errors} warning(s)` : 'ok'}`,
     ...r.findings.slice(0, 20).map((f) => `  ${formatFinding(f)}`),
     ...(r.compileNote ? [`  note: ${r.compileNote}`] : []),
+    ...(r.fp16
+      ? [
+          `  fp16 preflight: residual peak ${r.fp16.before.overflowAt ? 'overflow' : r.fp16.before.peak.toFixed(0)} → ${r.fp16.after.peak.toFixed(0)} (α = ${r.fp16.scale})`,
+        ]
+      : []),
     `  output: ${r.output}/meta.yaml`,
   ].join('\n')
 }
