@@ -21,7 +21,8 @@ took and how fast prefill and decode ran. The temp folder is removed at the end.
 
 Options:
   --prompt <text>      how the story starts (default "Once upon a time")
-  --max-tokens <n>     story length in tokens at most (default 200; it may end earlier)
+  --max-tokens <n>     story length in tokens at most (default 400; a story ends earlier
+                       when the model emits BOS, llama2.c's end-of-story marker)
   --lut <bits>         LUT bits for the transformer and the LM head (default 6; none = fp16)
   --context <n>        context length (default 256; longer stories shift the window)
   --batch <n>          prefill batch (default 32)
@@ -29,7 +30,7 @@ Options:
                        sampling, as for 'anemll run' (default greedy)
   --keep <dir>         convert into <dir> and keep it, instead of a temp folder`
 
-const DEFAULTS = { prompt: 'Once upon a time', maxTokens: 200, lut: '6', context: 256, batch: 32 }
+const DEFAULTS = { prompt: 'Once upon a time', maxTokens: 400, lut: '6', context: 256, batch: 32 }
 
 function int(flag: string, v: string | undefined, fallback: number): number {
   if (v === undefined) return fallback
@@ -106,6 +107,11 @@ export const demoCommand: Command = {
           ...gen,
           maxTokens: gen.maxTokens ?? DEFAULTS.maxTokens,
           template: false,
+          // llama2.c's stories end with BOS, which starts the next story
+          stopTokens: [
+            ...(gen.stopTokens ?? []),
+            ...(model.tokenizer.bos ? [model.tokenizer.bos.id] : []),
+          ],
           signal: abort.signal,
         }),
       ).finally(() => process.off('SIGINT', onSigint))

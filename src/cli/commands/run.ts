@@ -84,6 +84,7 @@ export function statsLine(s: GenerationStats): string {
     `${s.generatedTokens} tokens`,
   ]
   if (s.windowShifts) parts.push(`${s.windowShifts} window shift${s.windowShifts > 1 ? 's' : ''}`)
+  if (s.droppedMessages) parts.push(`${s.droppedMessages} old messages dropped`)
   if (s.truncatedTokens) parts.push(`${s.truncatedTokens} prompt tokens dropped`)
   if (s.seed !== undefined) parts.push(`seed ${s.seed}`)
   return `${parts.join(', ')} [${s.stopReason}]`
