@@ -7,6 +7,8 @@
 import { cpus, loadavg } from 'node:os'
 import { buildFunction, buildProgram, constant } from '../../src/mil/builder.js'
 import { tensor } from '../../src/mil/types.js'
+import { PackedBits } from '../../src/mil/value.js'
+import { floatsToHalfs } from '../../src/util/fp16.js'
 import { loadFunction } from '../../src/runtime/executor.js'
 import { gemmNT, gemmNTNaive, type GemmArgs } from '../../src/runtime/gemm.js'
 import { makeTensor } from '../../src/runtime/tensor.js'
@@ -97,5 +99,37 @@ for (const c of CASES) {
   const naive = c.O * c.S > 200_000 ? NaN : time(() => gemmNTNaive(args), 0.3)
   console.log(
     `${c.name.padEnd(40)}  ${g(f16)}   ${g(f32)}  ${g(raw)}  ${Number.isNaN(naive) ? '      -' : g(naive)}`,
+  )
+}
+
+/** conv 1×1 with a 4-bit LUT weight (groups of 16 output channels), packed vs decoded at load. */
+function lutProgram(c: Case, dense: boolean) {
+  const n = c.O * c.C
+  const idx = PackedBits.pack(
+    Array.from({ length: n }, (_, i) => (i * 7 + (i >> 5)) & 15),
+    4,
+  )
+  const lut = floatsToHalfs(Array.from(rand((c.O / 16) * 16)))
+  const fn = buildFunction(
+    { name: 'main', inputs: { x: tensor('fp16', [1, c.C, 1, c.S]) } },
+    (b, { x }) => {
+      const indices = b.const({ type: tensor('uint4', [c.O, c.C, 1, 1]), data: idx }, 'w_idx')
+      const table = b.const(
+        { type: tensor('fp16', [c.O / 16, 1, 1, 1, 16, 1]), data: lut },
+        'w_lut',
+      )
+      return { y: b.conv({ x, weight: b.constexpr_lut_to_dense({ indices, lut: table }) }) }
+    },
+  )
+  const exe = loadFunction(buildProgram([fn]), 'main', { denseWeights: dense })
+  const input = makeTensor('fp16', [1, c.C, 1, c.S], rand(c.C * c.S))
+  return () => exe.run({ x: input })
+}
+
+console.log(`\n${'LUT4 conv1x1 (fp16 program)'.padEnd(40)}  packed   decoded`)
+for (const c of CASES.filter((c) => c.op === 'conv')) {
+  const g = (s: number) => fmt((2 * c.C * c.O * c.S) / s / 1e9)
+  console.log(
+    `${c.name.padEnd(40)}  ${g(time(lutProgram(c, false)))}   ${g(time(lutProgram(c, true)))}`,
   )
 }

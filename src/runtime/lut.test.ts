@@ -1,12 +1,14 @@
 import { test } from 'node:test'
 import assert from 'node:assert/strict'
-import { FunctionBuilder } from '../mil/builder.js'
+import { buildFunction, buildProgram, FunctionBuilder } from '../mil/builder.js'
 import { dense } from '../mil/fold.js'
 import { PackedBits } from '../mil/value.js'
 import { tensor, type DType } from '../mil/types.js'
 import { floatsToHalfs } from '../util/fp16.js'
 import { constTensor } from './consts.js'
+import { loadFunction } from './executor.js'
 import { LutWeight } from './lut.js'
+import { makeTensor } from './tensor.js'
 
 const UINT: Record<number, DType> = {
   1: 'uint1',
@@ -18,12 +20,11 @@ const UINT: Record<number, DType> = {
 }
 
 /** A constexpr_lut_to_dense var with pseudo-random indices and tables. */
-function lutVar(shape: number[], lutGroups: number[], bits: number) {
+function lutVar(shape: number[], lutGroups: number[], bits: number, b = new FunctionBuilder()) {
   const n = shape.reduce((a, b) => a * b, 1)
   const idx = Array.from({ length: n }, (_, i) => (i * 7 + (i >> 3)) % 2 ** bits)
   const lutShape = [...lutGroups, 2 ** bits, 1]
   const lutN = lutShape.reduce((a, b) => a * b, 1)
-  const b = new FunctionBuilder()
   const dt = UINT[bits]
   const indices = b.const(
     {
@@ -69,4 +70,23 @@ test('a 4-bit LutWeight holds about 1/8 of the fp32 bytes; denseWeights decodes 
   const d = constTensor(v, new Map(), false, false)
   assert.ok(!(d instanceof LutWeight))
   assert.deepEqual(d.data, w.data)
+})
+
+test('decode-shaped conv 1×1 and linear read 4-bit weights from the nibbles, matching dense exactly', () => {
+  const fn = buildFunction({ name: 'main', inputs: { x: tensor('fp32', [1, 10]) } }, (b, { x }) => {
+    const lin = b.linear({ x, weight: lutVar([13, 10], [13, 1], 4, b) })
+    const x4 = b.reshape({ x, shape: [1, 10, 1, 1] })
+    const conv = b.conv({ x: x4, weight: lutVar([6, 10, 1, 1], [3, 1, 1, 1], 4, b) })
+    return { lin, conv }
+  })
+  const prog = buildProgram([fn])
+  const x = makeTensor(
+    'fp32',
+    [1, 10],
+    Array.from({ length: 10 }, (_, i) => Math.cos(i) * 2),
+  )
+  const packed = loadFunction(prog).run({ x })
+  const decoded = loadFunction(prog, 'main', { denseWeights: true }).run({ x })
+  assert.deepEqual(packed, decoded)
+  assert.ok(Array.from(packed.lin.data as Float32Array).every((v) => v !== 0))
 })

@@ -94,6 +94,81 @@ export class LutWeight implements RowSource {
     }
   }
 
+  /** True when gemv4 applies: 4-bit indices, one table per row, an even row length. */
+  get nibbleRows(): boolean {
+    return this.#bits === 4 && !this.#colGroup && (this.cols & 1) === 0
+  }
+
+  /**
+   * Decode-time matrix·vector straight from the packed nibbles (needs nibbleRows): out[o + j·cs]
+   * = Σ_c x[xOff + c] · W[row0 + j, c] (+ bias[j]) for j < count, four rows per pass, each row
+   * summed in column order (as the dense kernels do, so results match them exactly).
+   */
+  gemv4(
+    x: ArrayLike<number>,
+    xOff: number,
+    row0: number,
+    count: number,
+    out: { [i: number]: number },
+    o: number,
+    cs: number,
+    bias?: ArrayLike<number>,
+  ): void {
+    const half = this.cols >> 1
+    const bytes = this.#bytes
+    const lut = this.#lut
+    const E = this.#entries
+    const rpg = this.#rowsPerGroup
+    let j = 0
+    for (; j + 4 <= count; j += 4) {
+      const r = row0 + j
+      const p0 = r * half
+      const p1 = p0 + half
+      const p2 = p1 + half
+      const p3 = p2 + half
+      const t0 = Math.floor(r / rpg) * E
+      const t1 = Math.floor((r + 1) / rpg) * E
+      const t2 = Math.floor((r + 2) / rpg) * E
+      const t3 = Math.floor((r + 3) / rpg) * E
+      let s0 = 0
+      let s1 = 0
+      let s2 = 0
+      let s3 = 0
+      for (let i = 0; i < half; i++) {
+        const xa = x[xOff + 2 * i]
+        const xb = x[xOff + 2 * i + 1]
+        let v = bytes[p0 + i]
+        s0 += xa * lut[t0 + (v & 15)]
+        s0 += xb * lut[t0 + (v >> 4)]
+        v = bytes[p1 + i]
+        s1 += xa * lut[t1 + (v & 15)]
+        s1 += xb * lut[t1 + (v >> 4)]
+        v = bytes[p2 + i]
+        s2 += xa * lut[t2 + (v & 15)]
+        s2 += xb * lut[t2 + (v >> 4)]
+        v = bytes[p3 + i]
+        s3 += xa * lut[t3 + (v & 15)]
+        s3 += xb * lut[t3 + (v >> 4)]
+      }
+      out[o + j * cs] = s0 + (bias ? bias[j] : 0)
+      out[o + (j + 1) * cs] = s1 + (bias ? bias[j + 1] : 0)
+      out[o + (j + 2) * cs] = s2 + (bias ? bias[j + 2] : 0)
+      out[o + (j + 3) * cs] = s3 + (bias ? bias[j + 3] : 0)
+    }
+    for (; j < count; j++) {
+      const r = row0 + j
+      const p = r * half
+      const t = Math.floor(r / rpg) * E
+      let s = 0
+      for (let i = 0; i < half; i++) {
+        const v = bytes[p + i]
+        s += x[xOff + 2 * i] * lut[t + (v & 15)]
+        s += x[xOff + 2 * i + 1] * lut[t + (v >> 4)]
+      }
+      out[o + j * cs] = s + (bias ? bias[j] : 0)
+    }
+  }
+
   /** Indices start .. start+cols-1 of the LSB-first bit stream into idx. */
   #unpack(start: number, idx: Uint8Array): void {
     const bytes = this.#bytes
