@@ -63,6 +63,8 @@ export interface Checkpoint {
    * allocates (and page-faults) nothing per tensor.
    */
   readTensor(name: string, out?: Float32Array): Float32Array
+  /** Rows [start, end) of axis 0 as float32, reading only their bytes where the format allows. */
+  readTensorRows(name: string, start: number, end: number): Float32Array
   tokenizerSource: TokenizerSource
 }
 

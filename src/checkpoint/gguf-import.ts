@@ -2,6 +2,7 @@
 // config built from the `<arch>.*` metadata, and the raw metadata for the tokenizer.
 
 import {
+  readGgufRows,
   type GgufFile,
   type GgufTensorInfo,
   type GgufValue,
@@ -246,6 +247,20 @@ export function openGgufCheckpoint(path: string): Checkpoint {
         )
       }
       return unpermuteRows(data, rows, heads[proj], floatsFor(data.length, out, `tensor '${name}'`))
+    },
+    readTensorRows(name, start, end) {
+      const t = get(name)
+      // Un-permuting q/k needs whole head blocks: those are read whole (they are small).
+      if (ARCHS[arch].permuteQK && /self_attn\.[qk]_proj\./.test(name)) {
+        const cols = t.elements / t.shape[0]
+        if (!(start >= 0 && start <= end && end <= t.shape[0]))
+          throw new FormatError(
+            path,
+            `tensor '${name}': rows ${start}..${end} outside its ${t.shape[0]} rows`,
+          )
+        return this.readTensor(name).slice(start * cols, end * cols)
+      }
+      return readGgufRows(g, t, start, end)
     },
     tokenizerSource: { kind: 'gguf', file: path, metadata: g.metadata },
   }

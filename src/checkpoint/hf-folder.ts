@@ -20,6 +20,7 @@ export function openHfFolder(dir: string): Checkpoint {
       return { dtype: info.dtype, shape: [...info.shape], bytes: info.byteLength }
     },
     readTensor: (name, out) => weights.readFloat32(name, out),
+    readTensorRows: (name, start, end) => weights.readRows(name, start, end),
     tokenizerSource: findTokenizerFiles(dir),
   }
 }

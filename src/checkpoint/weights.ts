@@ -7,6 +7,7 @@ import {
   type SafetensorsFile,
   type SafetensorsTensorInfo,
   readSafetensorsFloat32,
+  readSafetensorsRows,
   readSafetensorsHeader,
 } from '../formats/safetensors.js'
 import { FormatError } from '../util/errors.js'
@@ -22,6 +23,8 @@ export interface SafetensorsWeights {
   names: string[]
   get(name: string): { file: SafetensorsFile; info: SafetensorsTensorInfo }
   readFloat32(name: string, out?: Float32Array): Float32Array
+  /** Rows [start, end) of axis 0, reading only their bytes. */
+  readRows(name: string, start: number, end: number): Float32Array
 }
 
 // Shard names are plain file names in the folder: nothing that could point elsewhere.
@@ -91,5 +94,6 @@ export function openSafetensorsWeights(dir: string): SafetensorsWeights {
     names: [...byName.keys()],
     get,
     readFloat32: (name, out) => readSafetensorsFloat32(get(name).file, name, out),
+    readRows: (name, start, end) => readSafetensorsRows(get(name).file, name, start, end),
   }
 }

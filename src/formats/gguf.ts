@@ -301,6 +301,41 @@ export function readGgufTensorBytes(file: GgufFile, info: GgufTensorInfo): Uint8
 }
 
 /**
+ * Rows [start, end) of axis 0 of a tensor, dequantized, reading only their bytes. Rows must hold
+ * whole blocks (true of every real weight matrix).
+ */
+export function readGgufRows(
+  file: GgufFile,
+  info: GgufTensorInfo,
+  start: number,
+  end: number,
+): Float32Array {
+  const t = GGML_TYPES.get(info.type)
+  const rows = info.shape[0]
+  const cols = info.elements / rows
+  if (!t?.dequant) return readGgufTensor(file, info)
+  if (!(
+    Number.isInteger(start) &&
+    Number.isInteger(end) &&
+    start >= 0 &&
+    start <= end &&
+    end <= rows
+  ))
+    throw new FormatError(
+      file.path,
+      `tensor '${info.name}': rows ${start}..${end} outside its ${rows} rows`,
+    )
+  if (cols % t.blockSize !== 0) return readGgufTensor(file, info).slice(start * cols, end * cols)
+  const rowBytes = (cols / t.blockSize) * t.typeSize
+  const bytes = withFile(file.path, (fd) =>
+    readRange(file.path, fd, info.fileOffset + start * rowBytes, (end - start) * rowBytes),
+  )
+  const dst = new Float32Array((end - start) * cols)
+  t.dequant(bytes, dst)
+  return dst
+}
+
+/**
  * Reads one tensor and dequantizes it to float32, in GGUF element order (row-major over
  * `info.shape`), into a new array or the start of `out` (a reusable buffer; a view of exactly
  * the tensor is returned). Unsupported types throw FormatError listing the supported ones.

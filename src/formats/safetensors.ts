@@ -202,6 +202,33 @@ export function readSafetensorsFloat32(
   return dst
 }
 
+/** Rows [start, end) of axis 0 as float32, reading only their bytes. */
+export function readSafetensorsRows(
+  file: SafetensorsFile,
+  name: string,
+  start: number,
+  end: number,
+): Float32Array {
+  const info = infoOf(file, name)
+  const rows = info.shape[0] ?? 1
+  if (!(
+    Number.isInteger(start) &&
+    Number.isInteger(end) &&
+    start >= 0 &&
+    start <= end &&
+    end <= rows
+  ))
+    throw new FormatError(
+      file.path,
+      `tensor '${name}': rows ${start}..${end} outside its ${rows} rows`,
+    )
+  const rowBytes = info.byteLength / rows
+  const raw = withFile(file.path, (fd) =>
+    readRange(file.path, fd, info.fileOffset + start * rowBytes, (end - start) * rowBytes),
+  )
+  return toFloat32(info.dtype, raw)
+}
+
 /** Converts little-endian tensor bytes of `dtype` to float32 (bf16/f16 exactly, ints by value). */
 export function toFloat32(dtype: SafetensorsDtype, data: Uint8Array): Float32Array {
   const n = data.byteLength / SAFETENSORS_DTYPES[dtype]
