@@ -2,6 +2,7 @@
 // pattern (a counting sort; no comparison sort), run 1-D k-means on the weighted distinct values,
 // round the LUT to fp16, map every distinct value to its nearest LUT entry, then write the packed
 // indices. Groups are independent, so any split of the groups over threads gives the same bytes.
+import { assert } from '../util/errors.js'
 import { floatToHalf, halfsToFloats } from '../util/fp16.js'
 import { kmeans1d, KMeansScratch, type Prefix } from './kmeans1d.js'
 
@@ -9,8 +10,8 @@ const HALF_TO_FLOAT = halfsToFloats(Uint16Array.from({ length: 65536 }, (_, i) =
 
 /** One tensor's palettization, laid out so that every group writes only its own slots. */
 export interface GroupJob {
-  /** fp16 bits of the weight, row-major. */
-  readonly src: Uint16Array
+  /** The weight, row-major: fp16 bits, or float32 (native kernel only; see native.ts). */
+  readonly src: Uint16Array | Float32Array
   readonly bits: number
   /** Elements per group (group size × elements per output channel, or all for per-tensor). */
   readonly groupElems: number
@@ -180,9 +181,11 @@ class Packer {
  * (g0 · groupElems · bits ≡ 0 mod 8), and so must g1's unless g1 is the last group.
  */
 export function palettizeGroups(job: GroupJob, g0: number, g1: number, s: GroupScratch): void {
-  const { src, bits, groupElems, lut, err } = job
+  const { bits, groupElems, lut, err } = job
+  const src = job.src
+  assert(src instanceof Uint16Array, 'the TypeScript kernel takes fp16 bits')
   const entries = 1 << bits
-  const packer = new Packer(job.out, (g0 * groupElems * bits) >>> 3, bits)
+  const packer = new Packer(job.out, Math.floor((g0 * groupElems * bits) / 8), bits)
   for (let g = g0; g < g1; g++) {
     const start = g * groupElems
     collect(src, start, start + groupElems, s)

@@ -6,6 +6,7 @@ import { PackedBits, type TensorValue } from '../mil/value.js'
 import { AnemllError, UsageError } from '../util/errors.js'
 import { floatsToHalfBits } from './half.js'
 import { GroupScratch, type GroupJob } from './kernel.js'
+import { nativeKernel } from './native.js'
 import { defaultThreads, runJob } from './pool.js'
 import { lutLayout, type LutSpec } from './spec.js'
 
@@ -29,7 +30,7 @@ const PARALLEL_MIN = 1 << 20
 
 let scratch: GroupScratch | undefined
 
-function alloc<T extends Uint8Array | Uint16Array | Float64Array>(
+function alloc<T extends Uint8Array | Uint16Array | Float32Array | Float64Array>(
   Ctor: new (b: ArrayBufferLike) => T,
   bytes: number,
   shared: boolean,
@@ -37,8 +38,21 @@ function alloc<T extends Uint8Array | Uint16Array | Float64Array>(
   return new Ctor(shared ? new SharedArrayBuffer(bytes) : new ArrayBuffer(bytes))
 }
 
-/** The weight as fp16 bits, in shared memory when workers will read it. */
-function toHalfBits(weight: Float32Array | Uint16Array, shared: boolean): Uint16Array {
+/**
+ * The weight as the kernel reads it, in shared memory when workers will read it: float32 stays
+ * float32 for the native kernel (it rounds to fp16 as it reads, on every thread); the TypeScript
+ * kernel gets fp16 bits.
+ */
+function kernelInput(
+  weight: Float32Array | Uint16Array,
+  shared: boolean,
+): Uint16Array | Float32Array {
+  if (weight instanceof Float32Array && nativeKernel()) {
+    if (!shared) return weight
+    const copy = alloc(Float32Array, 4 * weight.length, true)
+    copy.set(weight)
+    return copy
+  }
   if (!shared && weight instanceof Uint16Array) return weight
   const dst = alloc(Uint16Array, 2 * weight.length, shared)
   if (weight instanceof Uint16Array) dst.set(weight)
@@ -90,7 +104,7 @@ export function palettize(
   const shared = threads > 1 && n >= PARALLEL_MIN && groups > 8
   const entries = 2 ** spec.bits
   const job: GroupJob = {
-    src: toHalfBits(weight, shared),
+    src: kernelInput(weight, shared),
     bits: spec.bits,
     groupElems,
     groups,

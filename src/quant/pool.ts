@@ -4,8 +4,8 @@
 // If a worker never shows up or stalls, the calling thread finishes the job alone.
 import { availableParallelism } from 'node:os'
 import { Worker } from 'node:worker_threads'
-import type { GroupScratch } from './kernel.js'
-import { palettizeGroups, type GroupJob } from './kernel.js'
+import type { GroupJob, GroupScratch } from './kernel.js'
+import { runGroups } from './native.js'
 
 /** Control block: [next chunk to claim, chunks done], then one done flag per chunk. */
 const NEXT = 0
@@ -22,7 +22,7 @@ export interface SharedJob {
 
 function runChunk(s: SharedJob, c: number, scratch: GroupScratch): void {
   const g0 = c * s.chunkGroups
-  palettizeGroups(s.job, g0, Math.min(s.job.groups, g0 + s.chunkGroups), scratch)
+  runGroups(s.job, g0, Math.min(s.job.groups, g0 + s.chunkGroups), scratch)
   Atomics.store(s.ctrl, FLAGS + c, 1)
   Atomics.add(s.ctrl, DONE, 1)
   Atomics.notify(s.ctrl, DONE)
@@ -111,7 +111,7 @@ export function runJob(job: GroupJob, threads: number, scratch: GroupScratch): v
   const chunks = Math.ceil(job.groups / chunkGroups)
   workerChunks = 0
   if (threads <= 1 || chunks <= 1) {
-    palettizeGroups(job, 0, job.groups, scratch)
+    runGroups(job, 0, job.groups, scratch)
     return
   }
   const ctrl = new Int32Array(new SharedArrayBuffer(4 * (FLAGS + chunks)))

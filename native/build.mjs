@@ -1,0 +1,20 @@
+#!/usr/bin/env node
+// Builds the optional native palettization kernel (native/quant) with node-gyp, against the
+// headers of the running Node when they are installed next to it (no download). A failed build
+// is not an error: palettize() then uses the TypeScript kernel. `--strict` makes it one (CI).
+import { spawnSync } from 'node:child_process'
+import { existsSync } from 'node:fs'
+import { createRequire } from 'node:module'
+import { dirname, join } from 'node:path'
+import { fileURLToPath } from 'node:url'
+
+const here = dirname(fileURLToPath(import.meta.url))
+const prefix = dirname(dirname(process.execPath)) // /usr for /usr/bin/node
+const args = ['rebuild']
+if (existsSync(join(prefix, 'include/node/node_api.h'))) args.push(`--nodedir=${prefix}`)
+const gyp = createRequire(import.meta.url).resolve('node-gyp/bin/node-gyp.js')
+const r = spawnSync(process.execPath, [gyp, ...args], { cwd: here, stdio: 'inherit' })
+if (r.status !== 0) {
+  console.warn('anemll: native kernel not built; LUT quantization uses the TypeScript kernel')
+  if (process.argv.includes('--strict')) process.exit(1)
+}

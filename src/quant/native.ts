@@ -1,0 +1,47 @@
+// The optional native kernel (native/quant, a C port of kernel.ts that gives the same bytes),
+// built by `npm run build:native`. Without it, or with ANEMLL_NATIVE=0, the TypeScript kernel runs.
+import { createRequire } from 'node:module'
+import { fileURLToPath } from 'node:url'
+import { palettizeGroups, type GroupJob, type GroupScratch } from './kernel.js'
+
+interface Addon {
+  palettizeGroups(
+    src: Uint16Array | Float32Array,
+    bits: number,
+    groupElems: number,
+    g0: number,
+    g1: number,
+    out: Uint8Array,
+    lut: Uint16Array,
+    err: Float64Array,
+  ): void
+}
+
+const ADDON = '../../native/build/Release/anemll_quant.node'
+
+let addon: Addon | null | undefined
+
+/** The native kernel, or undefined when it is not built (or ANEMLL_NATIVE=0). */
+export function nativeKernel(): Addon | undefined {
+  if (addon === undefined) {
+    addon = null
+    if (process.env.ANEMLL_NATIVE !== '0') {
+      try {
+        addon = createRequire(import.meta.url)(fileURLToPath(new URL(ADDON, import.meta.url)))
+      } catch {
+        addon = null
+      }
+    }
+  }
+  return addon ?? undefined
+}
+
+/** Which kernel palettize() uses: 'native' or 'typescript'. */
+export const kernelName = (): string => (nativeKernel() ? 'native' : 'typescript')
+
+/** Runs groups [g0, g1) of `job` on the native kernel when there is one, else in TypeScript. */
+export function runGroups(job: GroupJob, g0: number, g1: number, scratch: GroupScratch): void {
+  const k = nativeKernel()
+  if (k) k.palettizeGroups(job.src, job.bits, job.groupElems, g0, g1, job.out, job.lut, job.err)
+  else palettizeGroups(job, g0, g1, scratch)
+}
