@@ -81,7 +81,7 @@ export class WeightBank {
     if (hit) return hit
     const src = this.shapeOf(name)
     const cols = src.slice(1).reduce((a, b) => a * b, 1)
-    const ranged = (this.ckpt as RowCapable).readTensorRows?.bind(this.ckpt)
+    const ranged = this.ckpt.readTensorRows?.bind(this.ckpt)
     const scaled = (x: Float32Array) => (scale === 1 ? x : x.map((v) => v * scale))
     const read = () => {
       if (!rows) return scaled(this.ckpt.readTensor(name))
