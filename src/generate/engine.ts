@@ -139,12 +139,15 @@ export class Model {
   /**
    * One prefill batch and a few decode steps on dummy ids (ANEMLL runs two 10-token warm-ups):
    * weights are decompressed on first use and the JIT compiles the kernels after a few calls.
+   * Stops after `budgetMs` of decode steps (at least two) so a large model is not held up.
    */
-  async warmup(steps = 10): Promise<void> {
+  async warmup(steps = 10, budgetMs = 1000): Promise<void> {
     const cache = this.#idle.pop() ?? this.newCache()
     const id = this.tokenizer.bos?.id ?? 0
-    const n = Math.min(this.meta.batch + steps, this.meta.context)
-    await cache.fill(new Array<number>(n).fill(id))
+    await cache.fill(new Array<number>(Math.min(this.meta.batch, this.meta.context - 1)).fill(id))
+    const t0 = performance.now()
+    for (let i = 0; i < steps && (i < 2 || performance.now() - t0 < budgetMs); i++)
+      await cache.step(id)
     cache.reset()
     this.#idle.push(cache)
   }
