@@ -10,6 +10,7 @@ import { join } from 'node:path'
 import { fileURLToPath } from 'node:url'
 import { findPython } from '../../test/oracle/python.js'
 import { palettize } from '../../src/quant/palettize.js'
+import { kernelName } from '../../src/quant/native.js'
 import { closePool, defaultThreads, warmPool } from '../../src/quant/pool.js'
 import { palettizeReference } from '../../src/quant/reference.js'
 import type { LutBits } from '../../src/quant/spec.js'
@@ -93,15 +94,18 @@ function coremltools(w: Float32Array, rows: number, cols: number, bits: number) 
 }
 
 const rate = (weights: number, ms: number) => (weights / ms) * 1000
-const fmtRate = (r: number) => `${(r / 1e6).toFixed(2)} M weights/s`
+const fmtRate = (r: number) =>
+  r >= 1e6 ? `${(r / 1e6).toFixed(2)} M weights/s` : `${(r / 1e3).toFixed(2)} k weights/s`
 
 async function main() {
   const threads = defaultThreads()
   await warmPool(threads)
   const load = (await import('node:os')).loadavg()[0]
-  console.log(`threads: ${threads}, load average ${load.toFixed(1)}`)
+  console.log(`kernel: ${kernelName()}, threads: ${threads}, load average ${load.toFixed(1)}`)
   if (load >= threads) console.log(`note: ${OVERSUBSCRIBED}`)
   const rates: Record<number, number> = {}
+  // CPU time per weight on one thread: robust to other processes competing for the cores.
+  const cpuPerWeight: Record<number, number> = {}
   for (const c of CASES) {
     const n = c.rows * c.cols
     const w = syntheticWeight('studentT', c.rows, c.cols, 1, true)
@@ -110,6 +114,7 @@ async function main() {
     const one = timed(() => palettize(w, [c.rows, c.cols], spec, { threads: 1 }))
     const all = timed(() => palettize(w, [c.rows, c.cols], spec, { threads }))
     rates[c.bits] = rate(n, all.wall)
+    cpuPerWeight[c.bits] = one.cpu / 1000 / n
     console.log(`\n${c.name} (${(n / 1e6).toFixed(1)} M weights, Student-t with row scales)`)
     console.log(
       `  fast, 1 thread:   ${fmtRate(rate(n, one.wall))} (wall ${one.wall.toFixed(0)} ms, ` +
@@ -145,10 +150,13 @@ async function main() {
     }
   }
   const seconds = LLAMA_1B.lut4 / rates[4] + LLAMA_1B.lut6 / rates[6]
+  const coreSeconds = LLAMA_1B.lut4 * cpuPerWeight[4] + LLAMA_1B.lut6 * cpuPerWeight[6]
   console.log(
     `\nLlama-3.2-1B LUT weights (${(LLAMA_1B.lut4 / 1e9).toFixed(3)} B at LUT4 + ` +
-      `${(LLAMA_1B.lut6 / 1e9).toFixed(3)} B at LUT6) at these rates on ${threads} threads: ` +
-      `${seconds.toFixed(1)} s`,
+      `${(LLAMA_1B.lut6 / 1e9).toFixed(3)} B at LUT6):\n` +
+      `  at the measured ${threads}-thread rates: ${seconds.toFixed(1)} s\n` +
+      `  from 1-thread CPU time: ${coreSeconds.toFixed(1)} core-seconds, ` +
+      `${(coreSeconds / threads).toFixed(1)} s on ${threads} idle cores`,
   )
   await closePool()
 }

@@ -194,11 +194,15 @@ static double run_cost(const scratch_t *s, int a, int b) {
 
 static int bins_per_cluster(int k) { return k <= 16 ? 8 : k <= 64 ? 4 : 2; }
 
+// Bins of SSE <= tau, tested as n·Σv² − (Σv)² > tau·n (no division), as kmeans1d.ts does.
 static int cut_bins(const scratch_t *s, double tau, int32_t *cuts) {
+  const double *s0 = s->s0, *s1 = s->s1, *s2 = s->s2;
   int a = 0, n = 0;
   cuts[0] = 0;
   for (int i = 1; i < s->u; i++) {
-    if (run_cost(s, a, i + 1) > tau) {
+    double w = s0[i + 1] - s0[a];
+    double sum = s1[i + 1] - s1[a];
+    if (w * (s2[i + 1] - s2[a]) - sum * sum > tau * w) {
       cuts[++n] = i;
       a = i;
     }

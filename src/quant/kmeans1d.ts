@@ -57,13 +57,19 @@ export function binsPerCluster(k: number): number {
   return k <= 16 ? 8 : k <= 64 ? 4 : 2
 }
 
-/** Merges adjacent values into bins whose SSE is ≤ tau; writes bin edges to `cuts`, returns the count. */
+/**
+ * Merges adjacent values into bins whose SSE is ≤ tau; writes bin edges to `cuts`, returns the
+ * count. The test is SSE·n > tau·n (n·Σv² − (Σv)² > tau·n): no division per value.
+ */
 function cutBins(p: Prefix, tau: number, cuts: Int32Array): number {
+  const { s0, s1, s2 } = p
   let a = 0
   let n = 0
   cuts[0] = 0
   for (let i = 1; i < p.u; i++) {
-    if (runCost(p, a, i + 1) > tau) {
+    const w = s0[i + 1] - s0[a]
+    const sum = s1[i + 1] - s1[a]
+    if (w * (s2[i + 1] - s2[a]) - sum * sum > tau * w) {
       cuts[++n] = i
       a = i
     }
