@@ -69,6 +69,13 @@ export const demoCommand: Command = {
       throw new UsageError(`the bundled model is missing from ${STORIES_DIR}; reinstall anemll`)
     const err = (t: string) => process.stderr.write(t)
     const out = v.keep ?? mkdtempSync(join(tmpdir(), 'anemll-demo-'))
+    const cleanup = () => v.keep || rmSync(out, { recursive: true, force: true })
+    // Ctrl-C while converting or loading: leave no temp folder behind.
+    const onSigint = () => {
+      cleanup()
+      process.exit(130)
+    }
+    process.on('SIGINT', onSigint)
     try {
       err(
         `Converting stories260K (${lut ? `LUT${lut.bits}` : 'fp16'}, context ${context}, batch ${batch}) into ${out}\n`,
@@ -96,11 +103,12 @@ export const demoCommand: Command = {
       const t = performance.now()
       const model = await openModel(out)
       const loadSeconds = (performance.now() - t) / 1000
+      process.off('SIGINT', onSigint) // from here Ctrl-C ends the story instead
       err('\n')
       process.stdout.write(v.prompt)
       const abort = new AbortController()
-      const onSigint = () => abort.abort()
-      process.on('SIGINT', onSigint)
+      const stopStory = () => abort.abort()
+      process.on('SIGINT', stopStory)
       const r = await streamTo(
         (text) => process.stdout.write(text),
         model.generate(v.prompt, {
@@ -114,7 +122,7 @@ export const demoCommand: Command = {
           ],
           signal: abort.signal,
         }),
-      ).finally(() => process.off('SIGINT', onSigint))
+      ).finally(() => process.off('SIGINT', stopStory))
       process.stdout.write('\n\n')
       const s = r!.stats
       err(
@@ -129,7 +137,8 @@ export const demoCommand: Command = {
       )
       return 0
     } finally {
-      if (!v.keep) rmSync(out, { recursive: true, force: true })
+      process.off('SIGINT', onSigint)
+      cleanup()
     }
   },
 }
