@@ -2,15 +2,15 @@
 // pattern (a counting sort; no comparison sort), run 1-D k-means on the weighted distinct values,
 // round the LUT to fp16, map every distinct value to its nearest LUT entry, then write the packed
 // indices. Groups are independent, so any split of the groups over threads gives the same bytes.
-import { assert } from '../util/errors.js'
 import { floatToHalf, halfsToFloats } from '../util/fp16.js'
+import { floatsToHalfBits } from './half.js'
 import { kmeans1d, KMeansScratch, type Prefix } from './kmeans1d.js'
 
 const HALF_TO_FLOAT = halfsToFloats(Uint16Array.from({ length: 65536 }, (_, i) => i))
 
 /** One tensor's palettization, laid out so that every group writes only its own slots. */
 export interface GroupJob {
-  /** The weight, row-major: fp16 bits, or float32 (native kernel only; see native.ts). */
+  /** The weight, row-major: fp16 bits, or float32 (rounded to fp16 as it is read). */
   readonly src: Uint16Array | Float32Array
   readonly bits: number
   /** Elements per group (group size × elements per output channel, or all for per-tensor). */
@@ -41,6 +41,8 @@ export class GroupScratch implements Prefix {
   readonly lutValues = new Float64Array(256)
   readonly nextDistinct = new Int32Array(256)
   readonly kmeans = new KMeansScratch()
+  /** A float32 group rounded to fp16 (see palettizeGroups). */
+  groupHalves = new Uint16Array(0)
 }
 
 /** Appends distinct value `h` (seen `c` times) to the sorted list and its prefix sums. */
@@ -182,12 +184,17 @@ class Packer {
  */
 export function palettizeGroups(job: GroupJob, g0: number, g1: number, s: GroupScratch): void {
   const { bits, groupElems, lut, err } = job
-  const src = job.src
-  assert(src instanceof Uint16Array, 'the TypeScript kernel takes fp16 bits')
   const entries = 1 << bits
   const packer = new Packer(job.out, Math.floor((g0 * groupElems * bits) / 8), bits)
   for (let g = g0; g < g1; g++) {
-    const start = g * groupElems
+    let src = job.src
+    let start = g * groupElems
+    if (src instanceof Float32Array) {
+      // Float32 jobs are meant for the native kernel; should it be missing here, round the group.
+      if (s.groupHalves.length < groupElems) s.groupHalves = new Uint16Array(groupElems)
+      src = floatsToHalfBits(src.subarray(start, start + groupElems), s.groupHalves)
+      start = 0
+    }
     collect(src, start, start + groupElems, s)
     let signal = s.s2[s.u]
     if (!isFiniteHalf(s.halves[0]) || !isFiniteHalf(s.halves[s.u - 1])) {

@@ -6,6 +6,7 @@ import { dense } from '../mil/fold.js'
 import { PackedBits, type TensorValue } from '../mil/value.js'
 import { AnemllError, UsageError } from '../util/errors.js'
 import { floatsToHalfs, halfToFloat } from '../util/fp16.js'
+import { GroupScratch, palettizeGroups } from './kernel.js'
 import { palettize, type Palettized } from './palettize.js'
 import { closePool, lastJobWorkerChunks, warmPool } from './pool.js'
 import { dequantize, palettizeReference } from './reference.js'
@@ -206,4 +207,22 @@ test('real weights (stories260K): within 0.02 dB of the exact optimum', () => {
       `${name} lut${bits}: ${fast.sqnrDb} < ${ref.sqnrDb}`,
     )
   }
+})
+
+test('the TypeScript kernel reads float32 jobs (meant for the native kernel) the same', () => {
+  const w = syntheticWeight('outliers', 16, 300, 2)
+  const job = (src: Float32Array | Uint16Array) => ({
+    src,
+    bits: 3,
+    groupElems: 600,
+    groups: 8,
+    out: new Uint8Array(1800),
+    lut: new Uint16Array(64),
+    err: new Float64Array(16),
+  })
+  const a = job(w)
+  const b = job(floatsToHalfs(w))
+  palettizeGroups(a, 0, 8, new GroupScratch())
+  palettizeGroups(b, 0, 8, new GroupScratch())
+  assert.deepEqual([a.out, a.lut, a.err], [b.out, b.lut, b.err])
 })
