@@ -72,12 +72,19 @@ test('a 4-bit LutWeight holds about 1/8 of the fp32 bytes; denseWeights decodes 
   assert.deepEqual(d.data, w.data)
 })
 
-test('decode-shaped conv 1×1 and linear read 4-bit weights from the nibbles, matching dense exactly', () => {
+test('decode-shaped conv 1×1 and linear read packed weights directly (4, 6, 3 bits), matching dense exactly', () => {
   const fn = buildFunction({ name: 'main', inputs: { x: tensor('fp32', [1, 10]) } }, (b, { x }) => {
     const lin = b.linear({ x, weight: lutVar([13, 10], [13, 1], 4, b) })
     const x4 = b.reshape({ x, shape: [1, 10, 1, 1] })
     const conv = b.conv({ x: x4, weight: lutVar([6, 10, 1, 1], [3, 1, 1, 1], 4, b) })
-    return { lin, conv }
+    const x12 = b.concat({
+      values: [x, b.slice_by_index({ x, begin: [0, 0], end: [1, 2] })],
+      axis: 1,
+    })
+    const six = b.linear({ x: x12, weight: lutVar([9, 12], [3, 1], 6, b) })
+    const three = b.linear({ x, weight: lutVar([7, 10], [7, 1], 3, b) })
+    const cols = b.linear({ x, weight: lutVar([5, 10], [1, 2], 4, b) })
+    return { lin, conv, six, three, cols }
   })
   const prog = buildProgram([fn])
   const x = makeTensor(

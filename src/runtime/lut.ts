@@ -99,6 +99,59 @@ export class LutWeight implements RowSource {
     return this.#bits === 4 && !this.#colGroup && (this.cols & 1) === 0
   }
 
+  /** True when gemv applies: one table per row (LUT groups along the output channels only). */
+  get rowTables(): boolean {
+    return !this.#colGroup
+  }
+
+  /**
+   * Decode-time matrix·vector for any index width (needs rowTables): four rows are unpacked,
+   * then summed against x through their tables in one pass, each in column order.
+   */
+  gemv(
+    x: ArrayLike<number>,
+    xOff: number,
+    row0: number,
+    count: number,
+    out: { [i: number]: number },
+    o: number,
+    cs: number,
+    bias?: ArrayLike<number>,
+  ): void {
+    if (this.nibbleRows) return this.gemv4(x, xOff, row0, count, out, o, cs, bias)
+    const cols = this.cols
+    const E = this.#entries
+    const lut = this.#lut
+    const idx = this.#rowIdx()
+    for (let j = 0; j < count; j += 4) {
+      const n = Math.min(4, count - j)
+      for (let q = 0; q < n; q++) this.#unpack((row0 + j + q) * cols, idx[q])
+      const t = [0, 1, 2, 3].map(
+        (q) => Math.floor((row0 + j + Math.min(q, n - 1)) / this.#rowsPerGroup) * E,
+      )
+      const [i0, i1, i2, i3] = idx
+      const [t0, t1, t2, t3] = t
+      let s0 = 0
+      let s1 = 0
+      let s2 = 0
+      let s3 = 0
+      for (let c = 0; c < cols; c++) {
+        const xv = x[xOff + c]
+        s0 += xv * lut[t0 + i0[c]]
+        s1 += xv * lut[t1 + i1[c]]
+        s2 += xv * lut[t2 + i2[c]]
+        s3 += xv * lut[t3 + i3[c]]
+      }
+      const sums = [s0, s1, s2, s3]
+      for (let q = 0; q < n; q++) out[o + (j + q) * cs] = sums[q] + (bias ? bias[j + q] : 0)
+    }
+  }
+
+  #rows?: Uint8Array[]
+  #rowIdx(): Uint8Array[] {
+    return (this.#rows ??= [0, 1, 2, 3].map(() => new Uint8Array(this.cols)))
+  }
+
   /**
    * Decode-time matrix·vector straight from the packed nibbles (needs nibbleRows): out[o + j·cs]
    * = Σ_c x[xOff + c] · W[row0 + j, c] (+ bias[j]) for j < count, four rows per pass, each row
@@ -189,9 +242,23 @@ export class LutWeight implements RowSource {
       if (i < n) idx[i] = bytes[b0 + (i >> 1)] & 15
       return
     }
+    let i0 = 0
+    if (bits === 6 && (start & 3) === 0) {
+      // four 6-bit indices in three bytes
+      let b = (start * 6) >> 3
+      for (; i0 + 4 <= n; i0 += 4, b += 3) {
+        const x0 = bytes[b]
+        const x1 = bytes[b + 1]
+        const x2 = bytes[b + 2]
+        idx[i0] = x0 & 63
+        idx[i0 + 1] = (x0 >> 6) | ((x1 & 15) << 2)
+        idx[i0 + 2] = (x1 >> 4) | ((x2 & 3) << 4)
+        idx[i0 + 3] = x2 >> 2
+      }
+    }
     const mask = (1 << bits) - 1
-    let p = start * bits
-    for (let i = 0; i < n; i++, p += bits) {
+    let p = (start + i0) * bits
+    for (let i = i0; i < n; i++, p += bits) {
       const byte = p >> 3
       const shift = p & 7
       let v = bytes[byte] >> shift

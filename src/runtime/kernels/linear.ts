@@ -21,8 +21,8 @@ const linear: Kernel = (k) => {
 
 /** out = A · W[row0 .. row0+N)ᵀ for a dense or a packed (LUT) weight. */
 function product(k: KernelCall, w: NumericTensor, row0: number, g: Omit<GemmArgs, 'b' | 'bOff'>) {
-  if (w instanceof LutWeight && g.M === 1 && w.nibbleRows) {
-    w.gemv4(g.a, g.aOff, row0, g.N, g.out, g.outOff, g.colStride ?? 1, g.bias)
+  if (w instanceof LutWeight && g.M === 1 && w.rowTables) {
+    w.gemv(g.a, g.aOff, row0, g.N, g.out, g.outOff, g.colStride ?? 1, g.bias)
   } else if (w instanceof LutWeight) {
     const rows = {
       readRows: (n: number, c: number, dst: Float32Array) => w.readRows(row0 + n, c, dst),
