@@ -74,7 +74,7 @@ static double half_to_double(uint32_t h) {
   return d;
 }
 
-// float32 -> fp16 bits, round to nearest even: src/quant/half.ts floatsToHalfBits, step for step.
+// float32 -> fp16 bits, round to nearest even: src/util/fp16.ts floatsToHalfs, step for step.
 static uint16_t float_to_half(uint32_t x) {
   uint32_t sign = (x >> 16) & 0x8000, a = x & 0x7fffffff, h;
   if (a >= 0x47800000) {

@@ -2,8 +2,7 @@
 // pattern (a counting sort; no comparison sort), run 1-D k-means on the weighted distinct values,
 // round the LUT to fp16, map every distinct value to its nearest LUT entry, then write the packed
 // indices. Groups are independent, so any split of the groups over threads gives the same bytes.
-import { floatToHalf, halfsToFloats } from '../util/fp16.js'
-import { floatsToHalfBits } from './half.js'
+import { floatsToHalfs, floatToHalf, halfsToFloats } from '../util/fp16.js'
 import { kmeans1d, KMeansScratch, type Prefix } from './kmeans1d.js'
 
 const HALF_TO_FLOAT = halfsToFloats(Uint16Array.from({ length: 65536 }, (_, i) => i))
@@ -192,7 +191,7 @@ export function palettizeGroups(job: GroupJob, g0: number, g1: number, s: GroupS
     if (src instanceof Float32Array) {
       // Float32 jobs are meant for the native kernel; should it be missing here, round the group.
       if (s.groupHalves.length < groupElems) s.groupHalves = new Uint16Array(groupElems)
-      src = floatsToHalfBits(src.subarray(start, start + groupElems), s.groupHalves)
+      src = floatsToHalfs(src.subarray(start, start + groupElems), s.groupHalves)
       start = 0
     }
     collect(src, start, start + groupElems, s)

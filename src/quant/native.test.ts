@@ -1,7 +1,6 @@
 import assert from 'node:assert/strict'
 import { test } from 'node:test'
 import { floatsToHalfs } from '../util/fp16.js'
-import { floatsToHalfBits } from './half.js'
 import { GroupScratch, palettizeGroups, type GroupJob } from './kernel.js'
 import { nativeKernel } from './native.js'
 import { LUT_BITS } from './spec.js'
@@ -34,7 +33,7 @@ function same(
   g0 = 0,
   g1?: number,
 ) {
-  const halfs = src instanceof Float32Array ? floatsToHalfBits(src) : src
+  const halfs = src instanceof Float32Array ? floatsToHalfs(src) : src
   const a = job(halfs, bits, groupElems)
   const b = job(halfs, bits, groupElems)
   const end = g1 ?? a.groups

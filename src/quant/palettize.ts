@@ -4,7 +4,7 @@
 import { tensor } from '../mil/types.js'
 import { PackedBits, type TensorValue } from '../mil/value.js'
 import { AnemllError, UsageError } from '../util/errors.js'
-import { floatsToHalfBits } from './half.js'
+import { floatsToHalfs } from '../util/fp16.js'
 import { GroupScratch, type GroupJob } from './kernel.js'
 import { nativeKernel } from './native.js'
 import { defaultThreads, runJob } from './pool.js'
@@ -56,7 +56,7 @@ function kernelInput(
   if (!shared && weight instanceof Uint16Array) return weight
   const dst = alloc(Uint16Array, 2 * weight.length, shared)
   if (weight instanceof Uint16Array) dst.set(weight)
-  else floatsToHalfBits(weight, dst)
+  else floatsToHalfs(weight, dst)
   return dst
 }
 
