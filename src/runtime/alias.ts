@@ -10,10 +10,10 @@
 // them; function outputs count as used at the end) must come before the state's next mutation
 // (a write, or an in-place slice_update of a later chain). Sets that break this fall back to
 // copies, which only removes mutations, so the check repeats until nothing changes.
+import { VIEW_OPS as VIEWS } from './kernels/index.js'
 import type { Step } from './plan.js'
 
 const WRITES = new Set(['write_state', 'coreml_update_state'])
-const VIEWS = new Set(['reshape', 'expand_dims', 'squeeze'])
 
 interface AliasSet {
   readonly state: string
@@ -102,7 +102,7 @@ export function planStateAliases(steps: Step[], outputs: readonly number[]): voi
   }
 }
 
-/** Outputs of view ops (reshape, expand_dims, squeeze) share their input's buffer. */
+/** Outputs of view ops (reshape, expand_dims, squeeze, contiguous slices) share their input's buffer. */
 function addViews(steps: Step[], readers: Map<number, number[]>, slots: Set<number>) {
   const todo = [...slots]
   while (todo.length) {

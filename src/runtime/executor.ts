@@ -153,6 +153,7 @@ export class Executable {
       if (!state) throw new UsageError(`function '${this.name}' has states; pass createState(fn)`)
       for (const d of this.states) state.declare(d)
     }
+    // references per underlying buffer, so views (reshape, contiguous slices) keep it alive
     const refs = new Map<object, number>()
     const env = this.#env(state)
     const watch = watcher(opts)
@@ -174,19 +175,21 @@ export class Executable {
       outs.forEach((t, j) => {
         const s = st.outputs[j]
         vals[s] = t
-        refs.set(t.data, (refs.get(t.data) ?? 0) + 1)
+        const key = bufferOf(t)
+        refs.set(key, (refs.get(key) ?? 0) + 1)
         if (watch?.(plan.names[s])) opts.onVar!(plan.names[s], cloneTensor(t), call.op.type)
       })
       for (const s of st.release) {
-        const d = vals[s]!.data
-        const n = refs.get(d)
-        if (n === undefined) continue
-        if (n > 1) refs.set(d, n - 1)
-        else {
-          refs.delete(d)
-          if (this.#pool.owns(d)) this.#pool.put(d as NumericTensor['data'])
-        }
+        const key = bufferOf(vals[s]!)
+        const n = refs.get(key)
         vals[s] = undefined
+        if (n === undefined) continue
+        if (n > 1) refs.set(key, n - 1)
+        else {
+          refs.delete(key)
+          const owner = this.#pool.ownerOf(key)
+          if (owner) this.#pool.put(owner)
+        }
       }
     }
     const result: Record<string, Tensor> = {}
@@ -211,7 +214,9 @@ export class Executable {
     const x = args.x as Tensor
     const xs = st.args.x as number
     return (
-      this.#pool.owns(x.data) && refs.get(x.data) === 1 && this.#plan.steps[i].release.includes(xs)
+      this.#pool.owns(x.data) &&
+      refs.get(bufferOf(x)) === 1 &&
+      this.#plan.steps[i].release.includes(xs)
     )
   }
 
@@ -257,6 +262,10 @@ export class Executable {
     }
   }
 }
+
+/** The identity reference counts use: the ArrayBuffer under a typed array (views share it). */
+const bufferOf = (t: Tensor): object =>
+  Array.isArray(t.data) ? t.data : (t.data as NumericTensor['data']).buffer
 
 const allocFresh = (dtype: RuntimeDType, n: number) =>
   new (dtype === 'fp16' || dtype === 'fp32' ? Float32Array : ctorOf(dtype))(n)

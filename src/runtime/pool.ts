@@ -1,11 +1,12 @@
 // Reusable output buffers. A buffer goes back to the pool when the last var using it dies (the
-// executor counts references per buffer, views included), and is handed out again to a later op
-// of the same or a later run that needs the same storage type and length.
+// executor counts references per ArrayBuffer, so views and subarrays count too), and is handed
+// out again to a later op of the same or a later run that needs the same storage type and length.
 import { storageOf, type NumericData, type RuntimeDType } from './tensor.js'
 
 export class BufferPool {
   readonly #free = new Map<string, NumericData[]>()
-  readonly #owned = new WeakSet<NumericData>()
+  /** Buffer → the array this pool made over it. */
+  readonly #owners = new WeakMap<object, NumericData>()
 
   /** Fill reused buffers with NaN/garbage so kernels that forget to write an element show up. */
   constructor(readonly poison = false) {}
@@ -19,13 +20,18 @@ export class BufferPool {
       return reused
     }
     const d = new ctor(n)
-    this.#owned.add(d)
+    this.#owners.set(d.buffer, d)
     return d
   }
 
-  /** True for buffers this pool made (never inputs, constants or states). */
+  /** True for arrays this pool made (never inputs, constants, states or views). */
   owns(d: object): boolean {
-    return this.#owned.has(d as NumericData)
+    return this.#owners.get((d as NumericData).buffer) === d
+  }
+
+  /** The pool's array over `buffer`, if the pool made it. */
+  ownerOf(buffer: object): NumericData | undefined {
+    return this.#owners.get(buffer)
   }
 
   put(d: NumericData): void {
@@ -37,6 +43,6 @@ export class BufferPool {
 
   /** The buffer leaves the pool for good (handed to the caller as an output). */
   disown(d: NumericData): void {
-    this.#owned.delete(d)
+    this.#owners.delete(d.buffer)
   }
 }

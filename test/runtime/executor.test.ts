@@ -213,3 +213,31 @@ test('packed LUT weights give exactly the outputs of densely decoded ones', () =
   assert.deepEqual(packed, decoded)
   assert.ok(values(packed.head).some((v) => v !== 0))
 })
+
+test('flexible inputs: shapes within the declared range run, others are refused', () => {
+  const fn = buildFunction(
+    {
+      name: 'main',
+      inputs: {
+        x: {
+          type: tensor('fp32', [1, 'seq']),
+          flexibility: {
+            kind: 'range',
+            ranges: [
+              [1, 1],
+              [1, 8],
+            ],
+          },
+          defaultShape: [1, 4],
+        },
+      },
+    },
+    (b, { x }) => ({ y: b.mul({ x, y: 2 }), s: b.reduce_sum({ x, axes: [-1] }) }),
+  )
+  const exe = loadFunction(buildProgram([fn]))
+  const three = exe.run({ x: f32([1, 3], [1, 2, 3]) })
+  assert.deepEqual(three.y.shape, [1, 3])
+  assert.deepEqual(values(three.s), [6])
+  assert.deepEqual(values(exe.run({ x: f32([1, 5], [1, 1, 1, 1, 1]) }).s), [5])
+  assert.throws(() => exe.run({ x: f32([1, 9], new Array(9).fill(0)) }), /has shape \[1, 9\]/)
+})

@@ -64,5 +64,11 @@ export const EXACT_OPS: ReadonlySet<string> = new Set([
   'reduce_min',
 ])
 
-/** Ops that return a view of their input's data instead of a new buffer. */
-export const VIEW_OPS: ReadonlySet<string> = new Set(['reshape', 'expand_dims', 'squeeze'])
+/** Ops that may return a view of their input's data (x) instead of a new buffer. */
+export const VIEW_OPS: ReadonlySet<string> = new Set([
+  'reshape',
+  'expand_dims',
+  'squeeze',
+  'slice_by_index',
+  'slice_by_size',
+])

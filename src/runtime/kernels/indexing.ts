@@ -57,12 +57,37 @@ function select(k: KernelCall, x: NumericTensor): Selection {
   return sel
 }
 
+/** True when the selected elements are one contiguous run of x (row-major). */
+function contiguous(shape: readonly number[], strides: readonly number[]): boolean {
+  let acc = 1
+  for (let i = shape.length - 1; i >= 0; i--) {
+    if (shape[i] !== 1 && strides[i] !== acc) return false
+    acc *= shape[i]
+  }
+  return true
+}
+
+/** A contiguous selection is returned as a view (subarray) of x; others are copied. */
+function sliceOut(
+  k: KernelCall,
+  x: NumericTensor,
+  base: number,
+  shape: number[],
+  strides: number[],
+  outShape: number[],
+) {
+  const n = numel(shape)
+  if (contiguous(shape, strides))
+    return { dtype: x.dtype, shape: outShape, data: x.data.subarray(base, base + n) }
+  const out = k.alloc(k.outDType(), outShape)
+  stridedCopy(x.data, base, out.data, shape, strides)
+  return out
+}
+
 const slice_by_index: Kernel = (k) => {
   const x = k.in('x')
   const sel = select(k, x)
-  const out = k.alloc(k.outDType(), sel.outShape)
-  stridedCopy(x.data, sel.base, out.data, sel.shape, sel.strides)
-  return [out]
+  return [sliceOut(k, x, sel.base, sel.shape, sel.strides, sel.outShape)]
 }
 
 /** A copy of x with the selected slice replaced by `update` (in place when the planner allows). */
@@ -102,9 +127,7 @@ const slice_by_size: Kernel = (k) => {
     base += b * st[i]
     return n
   })
-  const out = k.alloc(k.outDType(), shape)
-  stridedCopy(x.data, base, out.data, shape, st)
-  return [out]
+  return [sliceOut(k, x, base, shape, st, shape)]
 }
 
 const prod = (s: readonly number[]) => s.reduce((a, b) => a * b, 1)
