@@ -161,7 +161,7 @@ export async function convert(
       results.push({ ...prev, skipped: true })
       return
     }
-    if (!runs(step) && existsSync(path)) return
+    if (!runs(step)) return
     const t = performance.now()
     const before = bank.quantReports.length
     const total = estimate(params, lut)
