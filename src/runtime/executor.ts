@@ -70,7 +70,7 @@ export class Executable {
     this.#pool = new BufferPool(!!opts.poisonBuffers)
     const fold = (call: Call, kernel: Kernel, round: boolean[]) => {
       call.env = { ...this.#env(undefined), alloc: allocFresh }
-      return this.#finish(call, kernel(call), round, Object.values(call.args).flat() as Tensor[])
+      return this.#finish(call, kernel(call), round)
     }
     this.#plan = planFunction(fn, {
       cache,
@@ -166,12 +166,7 @@ export class Executable {
         args[p] = typeof s === 'number' ? vals[s]! : s.map((x) => vals[x]!)
       call.args = args
       call.inPlace = st.plannedInPlace || this.#canUpdateInPlace(st, i, args, refs)
-      const outs = this.#finish(
-        call,
-        st.kernel(call),
-        st.round as boolean[],
-        Object.values(args).flat(),
-      )
+      const outs = this.#finish(call, st.kernel(call), st.round as boolean[])
       outs.forEach((t, j) => {
         const s = st.outputs[j]
         vals[s] = t
@@ -221,10 +216,11 @@ export class Executable {
   }
 
   /** Rounds fp16 outputs and, in strict mode, reports the first overflow or NaN. */
-  #finish(call: Call, outs: Tensor[], round: boolean[], inputs: Tensor[]): Tensor[] {
+  #finish(call: Call, outs: Tensor[], round: boolean[]): Tensor[] {
     outs.forEach((t, j) => {
       if (round[j]) roundHalfInPlace(t.data as Float32Array)
       if (!this.#strict) return
+      const inputs = Object.values(call.args).flat() as Tensor[]
       const issue = fp16Issue(call.op.outputs[j]?.name ?? call.varName, call.op.type, t, inputs)
       if (issue) throw new Fp16RangeError(issue)
     })
