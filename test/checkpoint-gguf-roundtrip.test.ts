@@ -8,8 +8,9 @@ import { test } from 'node:test'
 import { fileURLToPath } from 'node:url'
 import { openCheckpoint } from '../src/checkpoint/checkpoint.js'
 import { noPython, runPython } from './oracle/python.js'
+import { SHARED } from './fixtures/paths.js'
 
-const STORIES = '/work/shared/models/stories260K'
+const STORIES = join(SHARED, 'models/stories260K')
 const SCRIPT = fileURLToPath(new URL('./fixtures/checkpoint/make_goldens.py', import.meta.url))
 
 test(

@@ -14,8 +14,9 @@ import { test } from 'node:test'
 import { fileURLToPath } from 'node:url'
 import { FormatError } from '../util/errors.js'
 import { openCheckpoint } from './checkpoint.js'
+import { SHARED } from '../../test/fixtures/paths.js'
 
-const STORIES = '/work/shared/models/stories260K'
+const STORIES = join(SHARED, 'models/stories260K')
 const SHARDED = fileURLToPath(new URL('../../test/fixtures/checkpoint/sharded/', import.meta.url))
 const DIGESTS = JSON.parse(
   readFileSync(

@@ -12,6 +12,7 @@ import {
   readModelConfig,
 } from './config.js'
 import { parseGenerationConfig, readGenerationConfig } from './generation-config.js'
+import { SHARED } from '../../test/fixtures/paths.js'
 
 const CONFIGS = fileURLToPath(new URL('../../test/fixtures/checkpoint/configs/', import.meta.url))
 const SHARDED = fileURLToPath(new URL('../../test/fixtures/checkpoint/sharded/', import.meta.url))
@@ -98,7 +99,7 @@ test('Qwen3: head_dim independent of hidden/heads, no bias, null sliding window'
 })
 
 test('stories260K (the shared real model) parses', () => {
-  const c = readModelConfig('/work/shared/models/stories260K/config.json')
+  const c = readModelConfig(join(SHARED, 'models/stories260K/config.json'))
   assert.deepEqual(
     [c.hidden_size, c.num_hidden_layers, c.num_key_value_heads, c.vocab_size],
     [64, 5, 4, 512],

@@ -12,9 +12,10 @@ import {
   readSafetensorsHeader,
   readSafetensorsTensor,
 } from './safetensors.js'
+import { SHARED } from '../../test/fixtures/paths.js'
 
 const FIX = fileURLToPath(new URL('../../test/fixtures/checkpoint/', import.meta.url))
-const STORIES = '/work/shared/models/stories260K/model.safetensors'
+const STORIES = join(SHARED, 'models/stories260K/model.safetensors')
 const tmp = mkdtempSync(join(tmpdir(), 'anemll-st-'))
 let n = 0
 const write = (bytes: Uint8Array): string => {

@@ -1,3 +1,4 @@
+import { join } from 'node:path'
 import assert from 'node:assert/strict'
 import { after, before, test } from 'node:test'
 import { readSafetensorsFloat32, readSafetensorsHeader } from '../formats/safetensors.js'
@@ -12,6 +13,7 @@ import { closePool, lastJobWorkerChunks, warmPool } from './pool.js'
 import { dequantize, palettizeReference } from './reference.js'
 import type { LutBits } from './spec.js'
 import { DISTRIBUTIONS, syntheticWeight, type Distribution } from './synthetic.js'
+import { SHARED } from '../../test/fixtures/paths.js'
 
 const DISTS = Object.keys(DISTRIBUTIONS) as Distribution[]
 
@@ -186,7 +188,7 @@ test('dequantizes through constexpr_lut_to_dense (mil/fold.ts) to the reconstruc
   }
 })
 
-const STORIES = '/work/shared/models/stories260K/model.safetensors'
+const STORIES = join(SHARED, 'models/stories260K/model.safetensors')
 
 test('real weights (stories260K): within 0.02 dB of the exact optimum', () => {
   const file = readSafetensorsHeader(STORIES)

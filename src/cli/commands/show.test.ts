@@ -1,3 +1,4 @@
+import { join } from 'node:path'
 import assert from 'node:assert/strict'
 import { readFileSync } from 'node:fs'
 import { type TestContext, test } from 'node:test'
@@ -6,8 +7,9 @@ import { noFixture, requireFixture, smollm2Gguf } from '../../../test/fixtures/p
 import { openCheckpoint } from '../../checkpoint/checkpoint.js'
 import { UsageError } from '../../util/errors.js'
 import { type ShowSummary, describeCheckpoint, renderShow, showCommand } from './show.js'
+import { SHARED } from '../../../test/fixtures/paths.js'
 
-const STORIES = '/work/shared/models/stories260K'
+const STORIES = join(SHARED, 'models/stories260K')
 const SHARDED = fileURLToPath(new URL('../../../test/fixtures/checkpoint/sharded', import.meta.url))
 
 /** Runs the command, returning what it printed. */
