@@ -238,3 +238,14 @@ test('scaled_dot_product_attention with a float and a bool mask', () => {
   close(out.masked, [12.5, 10], 1e-6)
   close(out.bmask, [10, 10], 1e-6)
 })
+
+test('conv over three spatial dims (same padding)', () => {
+  const out = run({ x: f32([1, 1, 2, 2, 2], new Array(8).fill(1)) }, (b, { x }) => ({
+    valid: b.conv({ x, weight: w([1, 1, 2, 2, 2], new Array(8).fill(1)) }),
+    same: b.conv({ x, weight: w([1, 1, 2, 2, 2], new Array(8).fill(1)), pad_type: 'same' }),
+  }))
+  assert.deepEqual(values(out.valid), [8])
+  // same: pad after by one per dim; corner (0,0,0) sees all 8 ones, the far corner only itself
+  assert.deepEqual(out.same.shape, [1, 1, 2, 2, 2])
+  assert.deepEqual(values(out.same), [8, 4, 4, 2, 4, 2, 2, 1])
+})
