@@ -192,7 +192,7 @@ static double run_cost(const scratch_t *s, int a, int b) {
   return s->s2[b] - s->s2[a] - (sum * sum) / n;
 }
 
-static int bins_per_cluster(int k) { return k <= 16 ? 8 : k <= 64 ? 4 : 2; }
+static int bins_per_cluster(int k) { return k <= 8 ? 8 : k <= 16 ? 6 : k <= 64 ? 4 : 2; }
 
 // Bins of SSE <= tau, tested as n·Σv² − (Σv)² > tau·n (no division), as kmeans1d.ts does.
 static int cut_bins(const scratch_t *s, double tau, int32_t *cuts) {
