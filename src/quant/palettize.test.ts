@@ -110,6 +110,9 @@ test('same bytes on 1 and 2 threads (chunks of groups, odd bit offsets)', () => 
     assertSame(palettize(w, shape, spec as never, { threads: 2 }), one, `${shape} lut${bits}`)
     assert.ok(lastJobWorkerChunks() > 0, 'the worker took part')
     assertSame(palettize(w, shape, spec as never, { threads: 2 }), one, `${shape} again`)
+    const sharedW = new Float32Array(new SharedArrayBuffer(w.byteLength))
+    sharedW.set(w)
+    assertSame(palettize(sharedW, shape, spec as never, { threads: 2 }), one, `${shape} shared`)
   }
 })
 

@@ -39,21 +39,22 @@ function alloc<T extends Uint8Array | Uint16Array | Float32Array | Float64Array>
 }
 
 /**
- * The weight as the kernel reads it, in shared memory when workers will read it: float32 stays
- * float32 for the native kernel (it rounds to fp16 as it reads, on every thread); the TypeScript
- * kernel gets fp16 bits.
+ * The weight as the kernel reads it, in shared memory when workers will read it (a weight already
+ * in a SharedArrayBuffer is used as is). Float32 stays float32 for the native kernel, which rounds
+ * to fp16 as it reads, on every thread; the TypeScript kernel gets fp16 bits.
  */
 function kernelInput(
   weight: Float32Array | Uint16Array,
   shared: boolean,
 ): Uint16Array | Float32Array {
+  const usable = !shared || weight.buffer instanceof SharedArrayBuffer
   if (weight instanceof Float32Array && nativeKernel()) {
-    if (!shared) return weight
+    if (usable) return weight
     const copy = alloc(Float32Array, 4 * weight.length, true)
     copy.set(weight)
     return copy
   }
-  if (!shared && weight instanceof Uint16Array) return weight
+  if (usable && weight instanceof Uint16Array) return weight
   const dst = alloc(Uint16Array, 2 * weight.length, shared)
   if (weight instanceof Uint16Array) dst.set(weight)
   else floatsToHalfs(weight, dst)
