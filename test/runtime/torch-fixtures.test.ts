@@ -77,11 +77,19 @@ for (const name of goldens) {
   const variants: (readonly ['fp32' | 'fp16', string])[] = existsSync(plain)
     ? [[golden.precision ?? 'fp32', plain]]
     : variantsOf(name)
-  for (const [variant, path] of variants) {
-    test(`${name} (${variant}, ${golden.source} golden)`, () => {
+  // fp16 programs also run in strict-fp16 mode: no false overflow report, same outputs
+  const runs = variants.flatMap(([v, p]) =>
+    v === 'fp16' ? [[v, p, false] as const, [v, p, true] as const] : [[v, p, false] as const],
+  )
+  for (const [variant, path, strictFp16] of runs) {
+    const mode = strictFp16 ? ', strict fp16' : ''
+    test(`${name} (${variant}${mode}, ${golden.source} golden)`, () => {
       const model = readPackage(path)
       const fns = new Map(
-        [...new Set(golden.calls.map((c) => c.function))].map((f) => [f, loadFunction(model, f)]),
+        [...new Set(golden.calls.map((c) => c.function))].map((f) => [
+          f,
+          loadFunction(model, f, { strictFp16 }),
+        ]),
       )
       const state = createState(...fns.values())
       assert.deepEqual(state.names(), golden.states)
