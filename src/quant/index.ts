@@ -13,7 +13,8 @@ export {
   type LutBits,
   type LutSpec,
 } from './spec.js'
-export { closePool } from './pool.js'
+export { kernelName } from './native.js'
+export { closePool, warmPool } from './pool.js'
 
 /**
  * The converter's quantizer (WeightBank calls it once per palettized weight). The k-means has

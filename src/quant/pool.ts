@@ -39,6 +39,8 @@ export function work(s: SharedJob, scratch: GroupScratch): number {
 }
 
 let workers: Worker[] = []
+/** Set when a worker failed (e.g. could not load): no more are started; this thread works alone. */
+let failed = false
 
 function startWorker(): Worker {
   if (!import.meta.url.endsWith('.ts')) return new Worker(new URL('./worker.js', import.meta.url))
@@ -53,13 +55,16 @@ function startWorker(): Worker {
 
 /** Up to `n` idle-able workers, started on first use; they never keep the process alive. */
 function getWorkers(n: number): Worker[] {
-  while (workers.length < n) {
+  while (!failed && workers.length < n) {
     const w = startWorker()
     w.unref()
     const drop = () => {
       workers = workers.filter((x) => x !== w)
     }
-    w.on('error', drop)
+    w.on('error', () => {
+      failed = true
+      drop()
+    })
     w.on('exit', drop)
     workers.push(w)
   }
