@@ -30,12 +30,29 @@ const PARALLEL_MIN = 1 << 20
 
 let scratch: GroupScratch | undefined
 
+type Ctor<T> = {
+  new (b: ArrayBufferLike, offset: number, length: number): T
+  BYTES_PER_ELEMENT: number
+}
+
+// Shared buffers are reused from call to call, one per role, growing as needed: the workers keep
+// a reference to every buffer they were sent until their own (rarely run) GC, so a fresh
+// SharedArrayBuffer per weight would pile up hundreds of MB over a conversion.
+const arena = new Map<string, SharedArrayBuffer>()
+
 function alloc<T extends Uint8Array | Uint16Array | Float32Array | Float64Array>(
-  Ctor: new (b: ArrayBufferLike) => T,
+  Ctor: Ctor<T>,
   bytes: number,
   shared: boolean,
+  role: string,
 ): T {
-  return new Ctor(shared ? new SharedArrayBuffer(bytes) : new ArrayBuffer(bytes))
+  const n = bytes / Ctor.BYTES_PER_ELEMENT
+  if (!shared) return new Ctor(new ArrayBuffer(bytes), 0, n)
+  let sab = arena.get(role)
+  if (!sab || sab.byteLength < bytes) arena.set(role, (sab = new SharedArrayBuffer(bytes)))
+  const view = new Ctor(sab, 0, n)
+  view.fill(0)
+  return view
 }
 
 /**
@@ -50,12 +67,12 @@ function kernelInput(
   const usable = !shared || weight.buffer instanceof SharedArrayBuffer
   if (weight instanceof Float32Array && nativeKernel()) {
     if (usable) return weight
-    const copy = alloc(Float32Array, 4 * weight.length, true)
+    const copy = alloc(Float32Array, 4 * weight.length, true, 'src32')
     copy.set(weight)
     return copy
   }
   if (usable && weight instanceof Uint16Array) return weight
-  const dst = alloc(Uint16Array, 2 * weight.length, shared)
+  const dst = alloc(Uint16Array, 2 * weight.length, shared, 'src16')
   if (weight instanceof Uint16Array) dst.set(weight)
   else floatsToHalfs(weight, dst)
   return dst
@@ -109,9 +126,9 @@ export function palettize(
     bits: spec.bits,
     groupElems,
     groups,
-    out: alloc(Uint8Array, Math.ceil((n * spec.bits) / 8), shared),
-    lut: alloc(Uint16Array, 2 * groups * entries, shared),
-    err: alloc(Float64Array, 16 * groups, shared),
+    out: alloc(Uint8Array, Math.ceil((n * spec.bits) / 8), shared, 'out'),
+    lut: alloc(Uint16Array, 2 * groups * entries, shared, 'lut'),
+    err: alloc(Float64Array, 16 * groups, shared, 'err'),
   }
   scratch ??= new GroupScratch()
   runJob(job, shared ? threads : 1, scratch)
