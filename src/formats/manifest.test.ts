@@ -156,11 +156,17 @@ test('readManifest: missing manifest, missing item and a package without weights
   )
   const src = packages[0]
   cpSync(src, pkg, { recursive: true })
+  // An empty weights folder is dropped by git: the package still reads (weights fail on load).
   rmSync(join(pkg, 'Data/com.apple.CoreML/weights'), { recursive: true })
+  assert.ok(readManifest(pkg).weightsDir)
+  const model = join(pkg, 'Data/com.apple.CoreML/model.mlmodel')
+  const bytes = readFileSync(model)
+  rmSync(model)
   assert.throws(
     () => readManifest(pkg),
-    /item "[0-9A-F-]+" \(weights\): Data\/com.apple.CoreML\/weights does not exist/,
+    /item "[0-9A-F-]+" \(model\.mlmodel\): Data\/com.apple.CoreML\/model\.mlmodel does not exist/,
   )
+  writeFileSync(model, bytes)
   // Drop the weights item from the manifest: still a valid package, just no weights dir.
   const file = join(pkg, MANIFEST_FILE)
   const j = JSON.parse(readFileSync(file, 'utf8'))

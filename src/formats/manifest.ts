@@ -154,7 +154,8 @@ export interface PackageManifest {
 
 /**
  * Reads `<packageDir>/Manifest.json` and resolves the root model and weights folder.
- * Like coremltools, every listed item must exist.
+ * Like coremltools, every listed item must exist — except an empty weights folder, which git and
+ * some archivers drop (a model without weights then reads as such; any weight it names fails).
  * @throws FormatError naming the manifest file and the bad entry
  */
 export function readManifest(packageDir: string): PackageManifest {
@@ -166,8 +167,9 @@ export function readManifest(packageDir: string): PackageManifest {
     throw new FormatError(file, `cannot read the package manifest: ${(e as Error).message}`)
   }
   const manifest = parseManifest(text, file)
+  const wid = weightsItemId(manifest)
   for (const [id, item] of Object.entries(manifest.itemInfoEntries)) {
-    if (!existsSync(join(packageDir, DATA_DIR, item.path))) {
+    if (!existsSync(join(packageDir, DATA_DIR, item.path)) && id !== wid) {
       throw new FormatError(
         file,
         `item "${id}" (${item.name}): ${DATA_DIR}/${item.path} does not exist`,
@@ -179,7 +181,6 @@ export function readManifest(packageDir: string): PackageManifest {
     DATA_DIR,
     manifest.itemInfoEntries[manifest.rootModelIdentifier].path,
   )
-  const wid = weightsItemId(manifest)
   const weightsDir =
     wid === undefined ? undefined : join(packageDir, DATA_DIR, manifest.itemInfoEntries[wid].path)
   return { manifest, rootModelPath, weightsDir }
