@@ -21,7 +21,7 @@ export const NOT_ON_MAC =
 export async function compilePackages(
   packages: string[],
   outDir: string,
-  mode: 'auto' | 'never' = 'auto',
+  mode: 'auto' | 'never' | 'force' = 'auto',
 ): Promise<CompileResult> {
   if (mode === 'never')
     return { compiled: false, note: 'compilation skipped (--no-compile)', outputs: [] }
@@ -32,7 +32,10 @@ export async function compilePackages(
     const tmp = join(outDir, `.compile-${process.pid}`)
     rmSync(tmp, { recursive: true, force: true })
     try {
-      await run('xcrun', ['coremlcompiler', 'compile', pkg, tmp], { maxBuffer: 64 * 1024 * 1024 })
+      const force = mode === 'force' ? ['--add-mlprogram-if-eligible', 'force'] : []
+      await run('xcrun', ['coremlcompiler', 'compile', pkg, tmp, ...force], {
+        maxBuffer: 64 * 1024 * 1024,
+      })
     } catch (e) {
       rmSync(tmp, { recursive: true, force: true })
       throw new AnemllError(

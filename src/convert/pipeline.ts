@@ -47,7 +47,7 @@ export interface ConvertOptions {
   /** k-means seed: the same input and seed give byte-identical packages. */
   seed: number
   /** Compile with xcrun coremlcompiler: 'auto' on macOS only. */
-  compile: 'auto' | 'never'
+  compile: 'auto' | 'never' | 'force'
   /** Original command line, recorded in meta.yaml's troubleshooting comments. */
   commandLine?: string
   /** fp16 remedy: 'auto' runs the preflight and scales when needed; a number is α itself. */

@@ -243,7 +243,10 @@ test(
     }
     const smol = smollm2Gguf()
     if (smol)
-      jobs.push(['oracle-smollm2-lut', smol, { ...lut, chunks: 1, context: 256, batch: 64 }])
+      jobs.push(
+        ['oracle-smollm2-fp16', smol, { chunks: 1, context: 256, batch: 64 }],
+        ['oracle-smollm2-lut', smol, { ...lut, chunks: 1, context: 256, batch: 64 }],
+      )
     else if (process.env.CI) assert.fail('SmolLM2 GGUF fixture missing: run scripts/fixtures.sh')
     const pkgs: string[] = []
     for (const [name, model, extra] of jobs) {

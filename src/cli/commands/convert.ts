@@ -42,6 +42,11 @@ Options:
   --seed <n>              k-means seed (default 0); same input + seed = identical files
   --no-compile            skip compiling to .mlmodelc even on macOS
   --skip-check            accepted for compatibility (anemll needs no Python dependencies)
+  --dynamic-prefill-slice accepted: prefill always writes the KV cache at current_pos (the default)
+  --skip-anemll-dedup     accepted: identical weights are always stored once, in every function
+  --force-mlprogram-compile  passed on to coremlcompiler (--add-mlprogram-if-eligible force)
+  Gemma 3-only flags of convert_model.sh (--split-rotate, --clamp, --single-cache, --chunk-no,
+  --static-prefill-slice) and --allow-missing-weights are refused with an explanation.
   --quiet                 no progress bars
 
 Examples:
@@ -68,6 +73,15 @@ const OPTIONS = {
   'fp16-scale': { type: 'string' },
   'no-compile': { type: 'boolean', default: false },
   'skip-check': { type: 'boolean', default: false },
+  'dynamic-prefill-slice': { type: 'boolean', default: false },
+  'skip-anemll-dedup': { type: 'boolean', default: false },
+  'force-mlprogram-compile': { type: 'boolean', default: false },
+  'split-rotate': { type: 'boolean', default: false },
+  'static-prefill-slice': { type: 'boolean', default: false },
+  'single-cache': { type: 'boolean', default: false },
+  clamp: { type: 'string' },
+  'chunk-no': { type: 'string' },
+  'allow-missing-weights': { type: 'boolean', default: false },
   quiet: { type: 'boolean', default: false },
 } as const
 
@@ -89,6 +103,21 @@ export async function optionsFromFlags(
   })
   if (positionals.length)
     throw new UsageError(`unexpected argument '${positionals[0]}'. See 'anemll convert --help'.`)
+  for (const flag of [
+    'split-rotate',
+    'static-prefill-slice',
+    'single-cache',
+    'clamp',
+    'chunk-no',
+  ] as const)
+    if (v[flag])
+      throw new UsageError(
+        `--${flag} applies to Gemma 3 conversions, which anemll does not support yet (llama, qwen3, qwen2)`,
+      )
+  if (v['allow-missing-weights'])
+    throw new UsageError(
+      '--allow-missing-weights is not supported: every weight the architecture needs must be in the checkpoint',
+    )
   if (!v.model) throw new UsageError("--model is required. See 'anemll convert --help'.")
   if (!v.output) throw new UsageError("--output is required. See 'anemll convert --help'.")
   const context = int('context', v.context, 1)
@@ -124,7 +153,7 @@ export async function optionsFromFlags(
     restart: int('restart', v.restart, 1),
     only: v.only === undefined ? undefined : int('only', v.only, 1),
     seed: int('seed', v.seed, 0),
-    compile: v['no-compile'] ? 'never' : 'auto',
+    compile: v['no-compile'] ? 'never' : v['force-mlprogram-compile'] ? 'force' : 'auto',
     fp16Scale: fp16ScaleFlag(v['fp16-scale']),
     quiet: v.quiet,
   }
