@@ -1,26 +1,18 @@
 // Runs one conversion in this process and prints a JSON line with wall time and peak RSS, so the
 // benchmark can measure each conversion in a fresh process.
-import { convert } from '../../src/convert/pipeline.js'
+import { convert, convertOptions } from '../../src/convert/pipeline.js'
 import { palettizer, parseLutSpec } from '../../src/quant/index.js'
 
 const [model, output, lut2, lut3, chunks, context] = process.argv.slice(2)
 const t0 = performance.now()
 const r = await convert(
-  {
-    model,
-    output,
+  convertOptions(model, output, {
     context: Number(context),
-    batch: 64,
     lut2: parseLutSpec(lut2, '--lut2'),
     lut3: parseLutSpec(lut3, '--lut3'),
     chunks: chunks === 'auto' ? 'auto' : Number(chunks),
-    maxChunkMb: 950,
-    argmax: false,
-    monolithic: false,
-    restart: 1,
-    seed: 0,
     compile: 'never',
-  },
+  }),
   { step: () => {} },
   palettizer(0),
 )

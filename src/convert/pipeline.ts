@@ -54,6 +54,31 @@ export interface ConvertOptions {
   fp16Scale?: 'auto' | number
 }
 
+/** ANEMLL's convert_model.sh defaults (the CLI's flags default to these too). */
+export const CONVERT_DEFAULTS = {
+  context: 512,
+  batch: 64,
+  chunks: 2,
+  maxChunkMb: 950,
+  argmax: false,
+  monolithic: false,
+  restart: 1,
+  seed: 0,
+  compile: 'auto',
+} as const satisfies Partial<ConvertOptions>
+
+/** Options for `model` → `output` with the defaults, overridden by `extra`. */
+export const convertOptions = (
+  model: string,
+  output: string,
+  extra: Partial<ConvertOptions> = {},
+): ConvertOptions => ({
+  ...CONVERT_DEFAULTS,
+  model,
+  output,
+  ...extra,
+})
+
 export interface PartResult {
   step: number
   file: string

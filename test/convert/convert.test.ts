@@ -7,7 +7,7 @@ import { join } from 'node:path'
 import { parse as parseYaml } from 'yaml'
 import { lmHeadSplit } from '../../src/arch/parts.js'
 import { openCheckpoint } from '../../src/checkpoint/checkpoint.js'
-import { convert, type ConvertOptions } from '../../src/convert/pipeline.js'
+import { convert, convertOptions, type ConvertOptions } from '../../src/convert/pipeline.js'
 import { readPackage } from '../../src/package/read.js'
 import { programSignature } from '../../src/package/signature.js'
 import { palettizer, parseLutSpec } from '../../src/quant/index.js'
@@ -21,24 +21,8 @@ const TINY = (a: string) => join(ROOT, 'test/fixtures/tiny', a)
 const tmp = mkdtempSync(join(tmpdir(), 'anemll-convert-'))
 process.on('exit', () => rmSync(tmp, { recursive: true, force: true }))
 
-const base = (
-  model: string,
-  output: string,
-  extra: Partial<ConvertOptions> = {},
-): ConvertOptions => ({
-  model,
-  output,
-  context: 32,
-  batch: 8,
-  chunks: 2,
-  maxChunkMb: 950,
-  argmax: false,
-  monolithic: false,
-  restart: 1,
-  seed: 0,
-  compile: 'never',
-  ...extra,
-})
+const base = (model: string, output: string, extra: Partial<ConvertOptions> = {}): ConvertOptions =>
+  convertOptions(model, output, { context: 32, batch: 8, compile: 'never', ...extra })
 const quiet = { step: () => {} }
 
 async function converted(name: string, model: string, extra: Partial<ConvertOptions> = {}) {

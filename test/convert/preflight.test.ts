@@ -11,7 +11,7 @@ import { archFor } from '../../src/arch/registry.js'
 import { WeightBank } from '../../src/arch/weights.js'
 import { openCheckpoint } from '../../src/checkpoint/checkpoint.js'
 import { measureResidualPeak } from '../../src/convert/preflight.js'
-import { convert } from '../../src/convert/pipeline.js'
+import { convert, convertOptions } from '../../src/convert/pipeline.js'
 import { createState, loadFunction, makeTensor } from '../../src/runtime/index.js'
 
 const TINY = (a: string) => join(import.meta.dirname, '../fixtures/tiny', a)
@@ -68,20 +68,13 @@ test('the preflight finds the overflow, and α restores the original function in
   try {
     const notes: string[] = []
     const r = await convert(
-      {
-        model: TINY('llama3-hot'),
-        output: out,
+      convertOptions(TINY('llama3-hot'), out, {
         context: C,
         batch: 8,
         chunks: 1,
-        maxChunkMb: 950,
-        argmax: false,
-        monolithic: false,
-        restart: 1,
-        seed: 0,
         compile: 'never',
         fp16Scale: 'auto',
-      },
+      }),
       { step: () => {}, note: (t) => notes.push(t) },
     )
     assert.ok(r.fp16 && r.fp16.scale < 1 && r.fp16.scale > 0, `α = ${r.fp16?.scale}`)

@@ -2,7 +2,12 @@ import { existsSync, statfsSync, statSync } from 'node:fs'
 import { dirname, resolve, sep } from 'node:path'
 import type { LutSpec } from '../../arch/weights.js'
 import { openCheckpoint } from '../../checkpoint/checkpoint.js'
-import { convert, type ConvertOptions, type ConvertResult } from '../../convert/pipeline.js'
+import {
+  convert,
+  CONVERT_DEFAULTS,
+  type ConvertOptions,
+  type ConvertResult,
+} from '../../convert/pipeline.js'
 import { formatFinding } from '../../convert/lint.js'
 import { parseLutSpec, palettizer } from '../../quant/index.js'
 import { UsageError } from '../../util/errors.js'
@@ -57,13 +62,13 @@ Examples:
 const OPTIONS = {
   model: { type: 'string' },
   output: { type: 'string' },
-  context: { type: 'string', default: '512' },
-  batch: { type: 'string', default: '64' },
+  context: { type: 'string', default: String(CONVERT_DEFAULTS.context) },
+  batch: { type: 'string', default: String(CONVERT_DEFAULTS.batch) },
   lut1: { type: 'string', default: '' },
   lut2: { type: 'string', default: '4' },
   lut3: { type: 'string', default: '6' },
-  chunk: { type: 'string', default: '2' },
-  'max-chunk-mb': { type: 'string', default: '950' },
+  chunk: { type: 'string', default: String(CONVERT_DEFAULTS.chunks) },
+  'max-chunk-mb': { type: 'string', default: String(CONVERT_DEFAULTS.maxChunkMb) },
   prefix: { type: 'string' },
   argmax: { type: 'boolean', default: false },
   monolithic: { type: 'boolean', default: false },

@@ -2,7 +2,7 @@ import { existsSync, mkdtempSync, rmSync } from 'node:fs'
 import { tmpdir } from 'node:os'
 import { join } from 'node:path'
 import { fileURLToPath } from 'node:url'
-import { convert } from '../../convert/pipeline.js'
+import { convert, convertOptions } from '../../convert/pipeline.js'
 import { parseLutSpec, palettizer } from '../../quant/index.js'
 import { UsageError } from '../../util/errors.js'
 import { formatDuration } from '../../util/progress.js'
@@ -81,22 +81,15 @@ export const demoCommand: Command = {
         `Converting stories260K (${lut ? `LUT${lut.bits}` : 'fp16'}, context ${context}, batch ${batch}) into ${out}\n`,
       )
       const conv = await convert(
-        {
-          model: STORIES_DIR,
-          output: out,
+        convertOptions(STORIES_DIR, out, {
           context,
           batch,
           lut2: lut,
           lut3: lut,
           chunks: 1,
-          maxChunkMb: 950,
-          argmax: false,
-          monolithic: false,
-          restart: 1,
-          seed: 0,
           compile: 'never',
           commandLine: `anemll demo ${argv.join(' ')}`,
-        },
+        }),
         { step: (n, title) => err(`  [${n}] ${title}\n`) },
         palettizer(0),
       )
