@@ -1,6 +1,7 @@
 // llama.cpp (through node-llama-cpp's prebuilt CPU binary) as the reference for a GGUF: greedy
 // continuations with the raw logits at every generated position, and its own tokenization.
-// Test-only; node-llama-cpp is a devDependency and is loaded lazily.
+// Test-only; node-llama-cpp is installed by .ci/run (npm install --no-save) and loaded lazily.
+import type { Token } from 'node-llama-cpp'
 
 /** What llama.cpp produced for one prompt. */
 export interface LlamaCppRun {
@@ -40,6 +41,8 @@ export async function llamaCppGreedy(
   const context = await model.createContext({
     contextSize: 2 ** Math.ceil(Math.log2(longest + 1)),
     batchSize: 512,
+    // One thread: llama.cpp's threads spin while they wait, and on two shared cores (our
+    // workers run meanwhile) two of them made decoding ten times slower.
     threads: 1,
     sequences: 1,
   })
@@ -50,9 +53,10 @@ export async function llamaCppGreedy(
       await seq.clearHistory()
       const greedy = { temperature: 0 }
       const next = { token: true, logits: true, options: greedy }
+      const ids = p.ids as Token[]
       let input: Parameters<typeof seq.controlledEvaluate>[0] = [
-        ...p.ids.slice(0, -1),
-        [p.ids[p.ids.length - 1], { generateNext: next }],
+        ...ids.slice(0, -1),
+        [ids[ids.length - 1], { generateNext: next }],
       ]
       const tokens: number[] = []
       const logits: Float32Array[] = []

@@ -129,7 +129,7 @@ export function logitsByPrefill(m: PartsModel, ids: readonly number[]): Float32A
 /** Greedy continuation: prompt through `infer`, then `n` argmax tokens. */
 export function greedy(m: PartsModel, prompt: readonly number[], n: number): number[] {
   m.reset()
-  let logits = new Float32Array()
+  let logits: Float32Array = new Float32Array()
   prompt.forEach((t, p) => (logits = m.step(t, p)))
   const out: number[] = []
   for (let i = 0; i < n; i++) {
