@@ -1,7 +1,7 @@
 // llama.cpp (through node-llama-cpp's prebuilt CPU binary) as the reference for a GGUF: greedy
 // continuations with the raw logits at every generated position, and its own tokenization.
 // Test-only; node-llama-cpp is installed by .ci/run (npm install --no-save) and loaded lazily.
-import type { Token } from 'node-llama-cpp'
+// It is not in package.json, so its types are not either: the few calls used are typed below.
 
 /** What llama.cpp produced for one prompt. */
 export interface LlamaCppRun {
@@ -13,11 +13,49 @@ export interface LlamaCppRun {
   logits: Float32Array[]
 }
 
+// The subset of node-llama-cpp 3.x's API used here.
+type NextOptions = { token: true; logits: true; options: { temperature: number } }
+type EvalItem = number | [number, { generateNext: NextOptions }]
+interface Sequence {
+  clearHistory(): Promise<void>
+  controlledEvaluate(
+    input: EvalItem[],
+  ): Promise<({ next: { token?: number | null; logits?: Map<number, number> } } | undefined)[]>
+}
+interface Context {
+  getSequence(): Sequence
+  dispose(): Promise<void>
+}
+interface Model {
+  createContext(o: {
+    contextSize: number
+    batchSize: number
+    threads: number
+    sequences: number
+  }): Promise<Context>
+  tokenize(text: string, specialTokens: boolean): number[]
+  dispose(): Promise<void>
+}
+interface Llama {
+  loadModel(o: { modelPath: string; gpuLayers: number }): Promise<Model>
+}
+interface NodeLlamaCpp {
+  getLlama(o: { gpu: false; build: 'never'; logLevel: unknown }): Promise<Llama>
+  LlamaLogLevel: { error: unknown }
+}
+
+const MODULE = 'node-llama-cpp'
+
+async function loadLlama(): Promise<Llama> {
+  const { getLlama, LlamaLogLevel } = (await import(MODULE)) as NodeLlamaCpp
+  // The prebuilt CPU binary from npm only: never download or build llama.cpp.
+  return getLlama({ gpu: false, build: 'never', logLevel: LlamaLogLevel.error })
+}
+
 /** Why node-llama-cpp cannot run here, or undefined when it can. */
 export async function llamaCppUnavailable(): Promise<string | undefined> {
   try {
-    const { getLlama, LlamaLogLevel } = await import('node-llama-cpp')
-    await getLlama({ gpu: false, build: 'never', logLevel: LlamaLogLevel.error })
+    await loadLlama()
     return undefined
   } catch (err) {
     return `node-llama-cpp cannot load: ${(err as Error).message.split('\n')[0]}`
@@ -34,8 +72,7 @@ export async function llamaCppGreedy(
   steps: number,
   vocabSize: number,
 ): Promise<LlamaCppRun[]> {
-  const { getLlama, LlamaLogLevel } = await import('node-llama-cpp')
-  const llama = await getLlama({ gpu: false, build: 'never', logLevel: LlamaLogLevel.error })
+  const llama = await loadLlama()
   const model = await llama.loadModel({ modelPath: gguf, gpuLayers: 0 })
   const longest = Math.max(...prompts.map((p) => p.ids.length)) + steps
   const context = await model.createContext({
@@ -49,15 +86,11 @@ export async function llamaCppGreedy(
   const runs: LlamaCppRun[] = []
   try {
     const seq = context.getSequence()
+    const next: NextOptions = { token: true, logits: true, options: { temperature: 0 } }
     for (const p of prompts) {
       await seq.clearHistory()
-      const greedy = { temperature: 0 }
-      const next = { token: true, logits: true, options: greedy }
-      const ids = p.ids as Token[]
-      let input: Parameters<typeof seq.controlledEvaluate>[0] = [
-        ...ids.slice(0, -1),
-        [ids[ids.length - 1], { generateNext: next }],
-      ]
+      const last = p.ids.length - 1
+      let input: EvalItem[] = [...p.ids.slice(0, last), [p.ids[last], { generateNext: next }]]
       const tokens: number[] = []
       const logits: Float32Array[] = []
       for (let i = 0; i < steps; i++) {
