@@ -174,11 +174,6 @@ function dense(
   return { kind: 'dense', value: { type: tensor('fp16', shape), data } }
 }
 
-/** A checkpoint that can read row ranges of a tensor (only their bytes). */
-type RowCapable = Checkpoint & {
-  readTensorRows?(name: string, start: number, end: number): Float32Array
-}
-
 /** Reads rows [start, end) of a tensor (axis 0) as float32. */
 interface RowReader {
   cols: number

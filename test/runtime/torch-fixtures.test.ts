@@ -78,8 +78,14 @@ for (const name of goldens) {
     ? [[golden.precision ?? 'fp32', plain]]
     : variantsOf(name)
   // fp16 programs also run in strict-fp16 mode: no false overflow report, same outputs
-  const runs = variants.flatMap(([v, p]) =>
-    v === 'fp16' ? [[v, p, false] as const, [v, p, true] as const] : [[v, p, false] as const],
+  const runs: ['fp32' | 'fp16', string, boolean][] = variants.flatMap(
+    ([v, p]): ['fp32' | 'fp16', string, boolean][] =>
+      v === 'fp16'
+        ? [
+            [v, p, false],
+            [v, p, true],
+          ]
+        : [[v, p, false]],
   )
   for (const [variant, path, strictFp16] of runs) {
     const mode = strictFp16 ? ', strict fp16' : ''
