@@ -81,32 +81,18 @@ export class WeightBank {
     if (hit) return hit
     const src = this.shapeOf(name)
     const cols = src.slice(1).reduce((a, b) => a * b, 1)
-    const ranged = this.ckpt.readTensorRows?.bind(this.ckpt)
     const scaled = (x: Float32Array) => (scale === 1 ? x : x.map((v) => v * scale))
-    const read = () => {
-      if (!rows) return scaled(this.ckpt.readTensor(name))
-      if (ranged) return scaled(ranged(name, rows[0], rows[1]))
-      return scaled(this.#rowSource(name).subarray(rows[0] * cols, rows[1] * cols))
+    const base = rows?.[0] ?? 0
+    const rowReader: RowReader = {
+      cols,
+      read: (a, b) => scaled(this.ckpt.readTensorRows(name, base + a, base + b)),
     }
-    const rowReader: RowReader | undefined = ranged
-      ? { cols, read: (a, b) => scaled(ranged(name, (rows?.[0] ?? 0) + a, (rows?.[0] ?? 0) + b)) }
-      : undefined
+    const read = () =>
+      rows ? rowReader.read(0, rows[1] - rows[0]) : scaled(this.ckpt.readTensor(name))
     const spec = lut && this.quantize ? this.lutFilter(name, shape, lut) : undefined
     const w = spec ? this.#lut(name, shape, spec, read) : dense(shape, read, key, rowReader)
     this.#cache.set(key, w)
     return w
-  }
-
-  // Split LM heads read row ranges of one tensor in turn: keep the last tensor read for them.
-  #rowCache?: { name: string; data: Float32Array }
-  #rowSource(name: string): Float32Array {
-    if (this.#rowCache?.name !== name) this.#rowCache = { name, data: this.ckpt.readTensor(name) }
-    return this.#rowCache.data
-  }
-
-  /** Drops the row cache (call when the split tensor is done). */
-  release(): void {
-    this.#rowCache = undefined
   }
 
   #lut(name: string, shape: number[], spec: LutSpec, read: () => Float32Array): GraphWeight {
@@ -154,14 +140,14 @@ function dense(
   shape: number[],
   read: () => Float32Array,
   key: string,
-  rows?: RowReader,
+  rows: RowReader,
 ): GraphWeight {
   const data: LazyData = {
     lazy: true,
     key: `ckpt:${key}`,
     load: () => floatsToHalfs(read()),
-    // Large tensors stream in row blocks when the checkpoint can read row ranges.
-    ...(rows && shape[0] * rows.cols > STREAM_ELEMENTS
+    // Large tensors stream in row blocks, never whole in memory.
+    ...(shape[0] * rows.cols > STREAM_ELEMENTS
       ? {
           *chunks() {
             const step = Math.max(1, Math.floor(STREAM_ELEMENTS / rows.cols))

@@ -10,7 +10,7 @@ import {
   readGgufTensor,
 } from '../formats/gguf.js'
 import { DEQUANT_TYPE_NAMES, GGML_TYPES } from '../formats/gguf-quants.js'
-import { floatsFor } from '../formats/read-range.js'
+import { checkRows, floatsFor } from '../formats/read-range.js'
 import { FormatError } from '../util/errors.js'
 import type { Checkpoint } from './checkpoint.js'
 import { type ModelConfig, type RopeScaling, parseModelConfig } from './config.js'
@@ -253,11 +253,7 @@ export function openGgufCheckpoint(path: string): Checkpoint {
       // Un-permuting q/k needs whole head blocks: those are read whole (they are small).
       if (ARCHS[arch].permuteQK && /self_attn\.[qk]_proj\./.test(name)) {
         const cols = t.elements / t.shape[0]
-        if (!(start >= 0 && start <= end && end <= t.shape[0]))
-          throw new FormatError(
-            path,
-            `tensor '${name}': rows ${start}..${end} outside its ${t.shape[0]} rows`,
-          )
+        checkRows(path, name, start, end, t.shape[0])
         return this.readTensor(name).slice(start * cols, end * cols)
       }
       return readGgufRows(g, t, start, end)

@@ -20,7 +20,7 @@ import { closeSync, fstatSync } from 'node:fs'
 import { FormatError } from '../util/errors.js'
 import { DEQUANT_TYPE_NAMES, GGML_TYPES } from './gguf-quants.js'
 import { FileCursor as Cursor } from './file-cursor.js'
-import { floatsFor, openForRead, readRange, withFile } from './read-range.js'
+import { checkRows, floatsFor, openForRead, readRange, withFile } from './read-range.js'
 
 export const GGUF_MAGIC = 0x46554747 // "GGUF" read as a little-endian u32
 export const GGUF_DEFAULT_ALIGNMENT = 32
@@ -314,17 +314,7 @@ export function readGgufRows(
   const rows = info.shape[0]
   const cols = info.elements / rows
   if (!t?.dequant) return readGgufTensor(file, info)
-  if (!(
-    Number.isInteger(start) &&
-    Number.isInteger(end) &&
-    start >= 0 &&
-    start <= end &&
-    end <= rows
-  ))
-    throw new FormatError(
-      file.path,
-      `tensor '${info.name}': rows ${start}..${end} outside its ${rows} rows`,
-    )
+  checkRows(file.path, info.name, start, end, rows)
   if (cols % t.blockSize !== 0) return readGgufTensor(file, info).slice(start * cols, end * cols)
   const rowBytes = (cols / t.blockSize) * t.typeSize
   const bytes = withFile(file.path, (fd) =>

@@ -58,3 +58,21 @@ export function floatsFor(n: number, out: Float32Array | undefined, what: string
     throw new RangeError(`${what} needs ${n} floats, the buffer given holds ${out.length}`)
   return out.subarray(0, n)
 }
+
+/** Checks that rows [start, end) lie inside a tensor of `rows` rows. */
+export function checkRows(
+  path: string,
+  name: string,
+  start: number,
+  end: number,
+  rows: number,
+): void {
+  if (!(
+    Number.isInteger(start) &&
+    Number.isInteger(end) &&
+    start >= 0 &&
+    start <= end &&
+    end <= rows
+  ))
+    throw new FormatError(path, `tensor '${name}': rows ${start}..${end} outside its ${rows} rows`)
+}

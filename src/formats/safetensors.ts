@@ -13,7 +13,7 @@
 import { fstatSync } from 'node:fs'
 import { FormatError } from '../util/errors.js'
 import { halfToFloat } from '../util/fp16.js'
-import { floatsFor, readRange, withFile } from './read-range.js'
+import { checkRows, floatsFor, readRange, withFile } from './read-range.js'
 
 /** Header length cap: real headers are a few MB at most (tens of thousands of tensors). */
 export const MAX_HEADER_BYTES = 100 * 1024 * 1024
@@ -211,17 +211,7 @@ export function readSafetensorsRows(
 ): Float32Array {
   const info = infoOf(file, name)
   const rows = info.shape[0] ?? 1
-  if (!(
-    Number.isInteger(start) &&
-    Number.isInteger(end) &&
-    start >= 0 &&
-    start <= end &&
-    end <= rows
-  ))
-    throw new FormatError(
-      file.path,
-      `tensor '${name}': rows ${start}..${end} outside its ${rows} rows`,
-    )
+  checkRows(file.path, name, start, end, rows)
   const rowBytes = info.byteLength / rows
   const raw = withFile(file.path, (fd) =>
     readRange(file.path, fd, info.fileOffset + start * rowBytes, (end - start) * rowBytes),

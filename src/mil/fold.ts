@@ -1,7 +1,7 @@
 // Evaluates constants: `const` values and the constexpr ops that decompress weights when a model
 // loads (LUT palettization, block-wise scales, affine int8, sparsity). The result is the dense
 // tensor CoreML would see, as float32 values (fp16 results are rounded to fp16 first).
-import { halfToFloat, roundToHalf } from '../util/fp16.js'
+import { bf16ToFloat, halfToFloat, roundToHalf } from '../util/fp16.js'
 import { MilTypeError } from './op-spec.js'
 import { tensorTypeOf, type Var } from './program.js'
 import { isStatic, numel, shapeToString, type Dim, type DType } from './types.js'
@@ -22,12 +22,10 @@ function reader(d: ArrayData, dtype: DType): (i: number) => number {
     return (i) => halfToFloat(h[i])
   }
   if (d instanceof BigInt64Array || d instanceof BigUint64Array) return (i) => Number(d[i])
-  if (dtype === 'bf16')
-    return (i) =>
-      toNumbers({
-        type: { kind: 'tensor', dtype, shape: [1] },
-        data: new Uint16Array([(d as Uint16Array)[i]]),
-      })[0]
+  if (dtype === 'bf16') {
+    const b = d as Uint16Array
+    return (i) => bf16ToFloat(b[i])
+  }
   const a = d as Exclude<ArrayData, PackedBits | string[] | BigInt64Array | BigUint64Array>
   return (i) => a[i]
 }
