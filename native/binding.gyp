@@ -7,6 +7,15 @@
       "xcode_settings": {
         "OTHER_CFLAGS": ["-O3", "-std=c11", "-ffp-contract=off", "-fno-fast-math"]
       }
+    },
+    {
+      "target_name": "anemll_kernels",
+      "sources": ["kernels/addon.c", "kernels/gemm.c", "kernels/avx2.c", "kernels/pool.c"],
+      "cflags": ["-O3", "-std=gnu11", "-pthread", "-fno-fast-math", "-Wall", "-Wextra"],
+      "libraries": ["-lm", "-pthread"],
+      "xcode_settings": {
+        "OTHER_CFLAGS": ["-O3", "-std=gnu11", "-fno-fast-math"]
+      }
     }
   ]
 }

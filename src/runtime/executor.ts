@@ -13,7 +13,7 @@ import { Fp16RangeError, fp16Issue } from './fp16-check.js'
 import type { Kernel } from './kernel.js'
 import { planFunction, type Plan, type Step } from './plan.js'
 import { BufferPool } from './pool.js'
-import { roundHalfInPlace } from './round.js'
+import { roundHalf, roundHalfInPlace } from './round.js'
 import { State, type StateDecl } from './state.js'
 import {
   cloneTensor,
@@ -50,6 +50,27 @@ export interface RunOptions {
 }
 
 const constCaches = new WeakMap<object, ConstCache>()
+
+// ANEMLL_PROFILE=1: time per op type (kernel + fp16 rounding), printed to stderr at exit.
+const PROFILE = process.env.ANEMLL_PROFILE === '1'
+const profile = new Map<string, { ms: number; calls: number; elems: number }>()
+function profileAdd(type: string, t0: number, outs: Tensor[]) {
+  const e = profile.get(type) ?? { ms: 0, calls: 0, elems: 0 }
+  e.ms += performance.now() - t0
+  e.calls++
+  for (const t of outs) e.elems += t.data.length
+  if (profile.size === 0) process.once('exit', printProfile)
+  profile.set(type, e)
+}
+function printProfile() {
+  const rows = [...profile].sort((a, b) => b[1].ms - a[1].ms)
+  const total = rows.reduce((s, [, e]) => s + e.ms, 0)
+  process.stderr.write(`op profile: ${total.toFixed(0)} ms in kernels\n`)
+  for (const [t, e] of rows)
+    process.stderr.write(
+      `${t.padEnd(28)} ${e.ms.toFixed(1).padStart(9)} ms ${String(e.calls).padStart(8)} calls ${(e.elems / e.calls).toFixed(0).padStart(9)} elems/call\n`,
+    )
+}
 
 /** A function ready to run: planned once, run many times. */
 export class Executable {
@@ -166,7 +187,9 @@ export class Executable {
         args[p] = typeof s === 'number' ? vals[s]! : s.map((x) => vals[x]!)
       call.args = args
       call.inPlace = st.plannedInPlace || this.#canUpdateInPlace(st, i, args, refs)
+      const t0 = PROFILE ? performance.now() : 0
       const outs = this.#finish(call, st.kernel(call), st.round as boolean[])
+      if (PROFILE) profileAdd(call.op.type, t0, outs)
       outs.forEach((t, j) => {
         const s = st.outputs[j]
         vals[s] = t
@@ -218,7 +241,7 @@ export class Executable {
   /** Rounds fp16 outputs and, in strict mode, reports the first overflow or NaN. */
   #finish(call: Call, outs: Tensor[], round: boolean[]): Tensor[] {
     outs.forEach((t, j) => {
-      if (round[j]) roundHalfInPlace(t.data as Float32Array)
+      if (round[j]) roundHalf(t.data as Float32Array)
       if (!this.#strict) return
       const inputs = Object.values(call.args).flat() as Tensor[]
       const issue = fp16Issue(call.op.outputs[j]?.name ?? call.varName, call.op.type, t, inputs)

@@ -2,6 +2,7 @@
 // B [N, K] both row-major ("NT"), so each output is a dot product of two contiguous rows. Linear
 // and 1×1-conv weights are B ([D_out, D_in]), so a weight streams through the cache once per call.
 // gemmNTNaive is the reference the register-blocked gemmNT is checked against.
+import { nativeKernels } from './native.js'
 import type { NumericData } from './tensor.js'
 
 export interface GemmArgs {
@@ -49,6 +50,41 @@ export function gemmNT(g: GemmArgs): void {
     if (m < M) block1x4(g, m, n, bOff + n * K)
   }
   for (; n < N; n++) for (let m = 0; m < M; m++) dot1(g, m, n, bOff + n * K)
+}
+
+/**
+ * gemmNT on the native kernels when they are built and every array is a Float32Array (float32
+ * accumulation), else gemmNT.
+ */
+export function gemm(g: GemmArgs): void {
+  const k = nativeKernels()
+  const { a, b, out, bias } = g
+  if (
+    k &&
+    a instanceof Float32Array &&
+    b instanceof Float32Array &&
+    out instanceof Float32Array &&
+    (!bias || bias instanceof Float32Array)
+  ) {
+    k.gemm(
+      a,
+      g.aOff,
+      g.K,
+      g.M,
+      g.N,
+      g.K,
+      out,
+      g.outOff,
+      g.rowStride ?? g.N,
+      g.colStride ?? 1,
+      bias ?? null,
+      0,
+      b,
+      g.bOff,
+      g.K,
+      0,
+    )
+  } else gemmNT(g)
 }
 
 /** Rows of B produced on demand (compressed weights): rows n .. n+count-1 into dst, row-major. */

@@ -8,6 +8,7 @@ import { floatsToHalfs } from '../util/fp16.js'
 import { constTensor } from './consts.js'
 import { loadFunction } from './executor.js'
 import { LutWeight } from './lut.js'
+import { useNative } from './native.js'
 import { makeTensor } from './tensor.js'
 
 const UINT: Record<number, DType> = {
@@ -92,8 +93,23 @@ test('decode-shaped conv 1×1 and linear read packed weights directly (4, 6, 3 b
     [1, 10],
     Array.from({ length: 10 }, (_, i) => Math.cos(i) * 2),
   )
-  const packed = loadFunction(prog).run({ x })
-  const decoded = loadFunction(prog, 'main', { denseWeights: true }).run({ x })
+  // the TypeScript kernels sum packed and dense rows in the same order: equal bit for bit
+  useNative(false)
+  let packed, decoded
+  try {
+    packed = loadFunction(prog).run({ x })
+    decoded = loadFunction(prog, 'main', { denseWeights: true }).run({ x })
+  } finally {
+    useNative(true)
+  }
   assert.deepEqual(packed, decoded)
   assert.ok(Array.from(packed.lin.data as Float32Array).every((v) => v !== 0))
+  // the native kernels (when built) sum in float32 in their own order: equal within rounding
+  const fast = loadFunction(prog).run({ x })
+  for (const [name, t] of Object.entries(fast)) {
+    const want = packed[name].data as Float32Array
+    ;(t.data as Float32Array).forEach((v, i) =>
+      assert.ok(Math.abs(v - want[i]) <= 1e-5 * (1 + Math.abs(want[i])), `${name}[${i}]`),
+    )
+  }
 })

@@ -99,6 +99,22 @@ export class LutWeight implements RowSource {
     return this.#bits === 4 && !this.#colGroup && (this.cols & 1) === 0
   }
 
+  /**
+   * What the native lutGemm reads, when this weight fits it: one table of 2^bits entries per
+   * group of output channels (every index then has an entry, whatever the file holds).
+   */
+  get nativeLayout():
+    { bytes: Uint8Array; bits: number; lut: Float32Array; rowsPerGroup: number } | undefined {
+    if (this.#colGroup || this.#entries !== 1 << this.#bits) return undefined
+    if (!Number.isInteger(this.#rowsPerGroup)) return undefined
+    return {
+      bytes: this.#bytes,
+      bits: this.#bits,
+      lut: this.#lut,
+      rowsPerGroup: this.#rowsPerGroup,
+    }
+  }
+
   /** True when gemv applies: one table per row (LUT groups along the output channels only). */
   get rowTables(): boolean {
     return !this.#colGroup

@@ -1,6 +1,8 @@
 // fp16 rounding of float32 buffers in place, and the non-finite scans of strict-fp16 mode.
 // Works on the float's bits: the hot path is one add and one mask per element, no table lookups.
 
+import { nativeKernels } from './native.js'
+
 const RINT = 6755399441055744 // 1.5 * 2^52: adding and subtracting it rounds a double to even
 const SUBNORMAL_SCALE = 2 ** 24
 
@@ -24,6 +26,13 @@ export function roundHalfInPlace(f: Float32Array, start = 0, end = f.length): vo
       u[i] = (x & 0x80000000) | 0x7f800000 // >= 65520 overflows to infinity
     }
   }
+}
+
+/** roundHalfInPlace on the native kernel (F16C where the CPU has it) for longer arrays. */
+export function roundHalf(f: Float32Array): void {
+  const k = f.length >= 64 ? nativeKernels() : undefined
+  if (k) k.roundHalf(f, 0, f.length)
+  else roundHalfInPlace(f)
 }
 
 export interface NonFinite {

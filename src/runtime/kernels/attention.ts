@@ -1,6 +1,6 @@
 // scaled_dot_product_attention (format doc §6.29): softmax(Q·Kᵀ/√E + mask)·V per batch matrix.
 // Batch dims of query/key/value/mask broadcast (a mask [L, S] serves every head).
-import { gemmNT, transpose2d } from '../gemm.js'
+import { gemm, transpose2d } from '../gemm.js'
 import type { Kernel } from '../kernel.js'
 import { shapeText, stridesOf } from '../tensor.js'
 import { softmaxInto } from './activation.js'
@@ -59,7 +59,7 @@ const scaled_dot_product_attention: Kernel = (k) => {
   const scale = 1 / Math.sqrt(E)
   const boolMask = mask?.dtype === 'bool'
   for (let b = 0; b < qm.length; b++) {
-    gemmNT({
+    gemm({
       a: q.data,
       aOff: qm[b] * L * E,
       b: key.data,
@@ -80,7 +80,7 @@ const scaled_dot_product_attention: Kernel = (k) => {
     }
     softmaxInto(scores, scores, [L, S], 1)
     transpose2d(v.data, vm[b] * S * EV, S, EV, vt, 0)
-    gemmNT({
+    gemm({
       a: scores,
       aOff: 0,
       b: vt,

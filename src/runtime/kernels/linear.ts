@@ -1,7 +1,8 @@
 // conv, linear, matmul (format doc §6.2–§6.4). All three reduce to gemmNT (C = A·Bᵀ); conv
 // builds the A side with im2col unless it is a plain 1×1 conv, which is a matrix product as is.
-import { gemmNT, gemmNTRows, transpose2d, type GemmArgs } from '../gemm.js'
+import { gemm, gemmNTRows, transpose2d, type GemmArgs } from '../gemm.js'
 import { LutWeight } from '../lut.js'
+import { nativeKernels } from '../native.js'
 import type { Kernel, KernelCall } from '../kernel.js'
 import { numel, shapeText, stridesOf, type NumericTensor } from '../tensor.js'
 
@@ -21,6 +22,7 @@ const linear: Kernel = (k) => {
 
 /** out = A · W[row0 .. row0+N)ᵀ for a dense or a packed (LUT) weight. */
 function product(k: KernelCall, w: NumericTensor, row0: number, g: Omit<GemmArgs, 'b' | 'bOff'>) {
+  if (w instanceof LutWeight && nativeLut(w, row0, g)) return
   if (w instanceof LutWeight && g.M === 1 && w.rowTables) {
     w.gemv(g.a, g.aOff, row0, g.N, g.out, g.outOff, g.colStride ?? 1, g.bias)
   } else if (w instanceof LutWeight) {
@@ -28,7 +30,37 @@ function product(k: KernelCall, w: NumericTensor, row0: number, g: Omit<GemmArgs
       readRows: (n: number, c: number, dst: Float32Array) => w.readRows(row0 + n, c, dst),
     }
     gemmNTRows({ ...g, b: EMPTY, bOff: 0 }, rows, k.scratch(8 * g.K, 2))
-  } else gemmNT({ ...g, b: w.data, bOff: row0 * g.K })
+  } else gemm({ ...g, b: w.data, bOff: row0 * g.K })
+}
+
+/** A packed weight's product on the native lutGemm, when it and the arrays fit it. */
+function nativeLut(w: LutWeight, row0: number, g: Omit<GemmArgs, 'b' | 'bOff'>): boolean {
+  const nk = nativeKernels()
+  const lay = nk && w.nativeLayout
+  const { a, out, bias } = g
+  if (!lay || !(a instanceof Float32Array) || !(out instanceof Float32Array)) return false
+  if (bias && !(bias instanceof Float32Array)) return false
+  const { K, M, N } = g
+  nk.lutGemm(
+    a,
+    g.aOff,
+    K,
+    M,
+    N,
+    K,
+    out,
+    g.outOff,
+    g.rowStride ?? N,
+    g.colStride ?? 1,
+    bias ?? null,
+    0,
+    lay.bytes,
+    lay.bits,
+    lay.lut,
+    lay.rowsPerGroup,
+    row0,
+  )
+  return true
 }
 
 const EMPTY = new Float32Array(0)
@@ -119,6 +151,37 @@ const matmul: Kernel = (k) => {
     for (let q = 0; q < mats(xa); q++) transpose2d(xa.t.data, q * M * K, K, M, s, q * M * K)
     A = s
   }
+  const nk = nativeKernels()
+  const yd = ya.t.data
+  if (
+    nk &&
+    A instanceof Float32Array &&
+    yd instanceof Float32Array &&
+    out.data instanceof Float32Array
+  ) {
+    // the native kernel reads y as it is: [N, K] rows when transposed, else [K, N]
+    const od = out.data
+    for (let q = 0; q < ai.length; q++)
+      nk.gemm(
+        A,
+        ai[q] * M * K,
+        K,
+        M,
+        N,
+        K,
+        od,
+        q * M * N,
+        N,
+        1,
+        null,
+        0,
+        yd,
+        bi[q] * K * N,
+        ya.transposed || N === 1 ? K : N,
+        ya.transposed || N === 1 ? 0 : 1,
+      )
+    return [out]
+  }
   let B = ya.t.data
   if (!ya.transposed && N > 1) {
     const s = k.scratch(ya.t.data.length, 1)
@@ -126,7 +189,7 @@ const matmul: Kernel = (k) => {
     B = s
   }
   for (let q = 0; q < ai.length; q++) {
-    gemmNT({
+    gemm({
       a: A,
       aOff: ai[q] * M * K,
       b: B,
@@ -237,7 +300,7 @@ const conv: Kernel = (k) => {
           }
         }
       }
-      gemmNT({
+      gemm({
         a: cols,
         aOff: 0,
         b: w.data,

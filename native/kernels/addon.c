@@ -1,0 +1,184 @@
+// Node-API binding of the run-time kernels (src/runtime/native.ts is the TypeScript side):
+//   gemm(a, aOff, lda, M, N, K, out, outOff, rs, cs, bias, biasOff, b, bOff, ldb, bKN)
+//   lutGemm(a, aOff, lda, M, N, K, out, outOff, rs, cs, bias, biasOff, idx, bits, lut, rpg, row0)
+//   roundHalf(f, start, end)
+//   info() -> { isa, threads };  setThreads(n) -> n
+// Float arrays are Float32Array, idx a Uint8Array, bias a Float32Array or null. Every element a
+// kernel may touch is checked against the arrays here: a wrong argument throws, never corrupts.
+#include <node_api.h>
+#include <stdio.h>
+
+#include "gemm.h"
+#include "pool.h"
+
+typedef struct {
+  napi_env env;
+  napi_value *argv;
+  const char *fn;
+  int bad;
+} args_t;
+
+static napi_value fail(napi_env env, const char *fn, const char *msg) {
+  char text[160];
+  snprintf(text, sizeof text, "%s: %s", fn, msg);
+  napi_throw_error(env, NULL, text);
+  return NULL;
+}
+
+static double num(args_t *a, int i) {
+  double v;
+  if (napi_get_value_double(a->env, a->argv[i], &v) != napi_ok || !(v >= 0) ||
+      v > 9007199254740991.0 || v != (double)(int64_t)v) {
+    a->bad = 1;
+    return 0;
+  }
+  return v;
+}
+
+// The array at argv[i] (NULL for null when `optional`), with its element count.
+static void *arr(args_t *a, int i, napi_typedarray_type want, size_t *len, int optional) {
+  napi_valuetype t;
+  *len = 0;
+  if (napi_typeof(a->env, a->argv[i], &t) != napi_ok) return a->bad = 1, NULL;
+  if (optional && (t == napi_null || t == napi_undefined)) return NULL;
+  bool is;
+  napi_typedarray_type type;
+  void *data;
+  if (napi_is_typedarray(a->env, a->argv[i], &is) != napi_ok || !is ||
+      napi_get_typedarray_info(a->env, a->argv[i], &type, len, &data, NULL, NULL) != napi_ok ||
+      type != want)
+    return a->bad = 1, NULL;
+  return data;
+}
+
+// The common head: A, M, N, K, out with strides, bias. Checks A, out and bias ranges.
+static int head(args_t *a, gemm_job *j) {
+  size_t na, no, nb;
+  float *A = arr(a, 0, napi_float32_array, &na, 0);
+  double aOff = num(a, 1), lda = num(a, 2), M = num(a, 3), N = num(a, 4), K = num(a, 5);
+  float *out = arr(a, 6, napi_float32_array, &no, 0);
+  double oOff = num(a, 7), rs = num(a, 8), cs = num(a, 9);
+  float *bias = arr(a, 10, napi_float32_array, &nb, 1);
+  double bOff = num(a, 11);
+  if (a->bad) return 0;
+  if (M > 0 && N > 0) {
+    if (K > 0 && aOff + (M - 1) * lda + K > (double)na) return 0;
+    if (oOff + (M - 1) * rs + (N - 1) * cs >= (double)no) return 0;
+    if (bias && bOff + N > (double)nb) return 0;
+  }
+  j->a = A + (size_t)aOff;
+  j->lda = (size_t)lda;
+  j->M = (size_t)M;
+  j->N = (size_t)N;
+  j->K = (size_t)K;
+  j->out = out + (size_t)oOff;
+  j->rs = (size_t)rs;
+  j->cs = (size_t)cs;
+  j->bias = bias ? bias + (size_t)bOff : NULL;
+  return 1;
+}
+
+static napi_value run(napi_env env, const char *fn, gemm_job *j) {
+  if (!gemm_run(j)) return fail(env, fn, "out of memory");
+  return NULL;
+}
+
+static napi_value Gemm(napi_env env, napi_callback_info info) {
+  size_t argc = 16;
+  napi_value argv[16];
+  if (napi_get_cb_info(env, info, &argc, argv, NULL, NULL) != napi_ok || argc != 16)
+    return fail(env, "gemm", "expected 16 arguments");
+  args_t a = {env, argv, "gemm", 0};
+  gemm_job j = {0};
+  if (!head(&a, &j)) return fail(env, "gemm", "bad arguments or A/out/bias out of range");
+  size_t nb;
+  const float *b = arr(&a, 12, napi_float32_array, &nb, 0);
+  double bOff = num(&a, 13), ldb = num(&a, 14), kn = num(&a, 15);
+  if (a.bad) return fail(env, "gemm", "bad B arguments");
+  double last = kn ? bOff + (j.K - 1.0) * ldb + j.N : bOff + (j.N - 1.0) * ldb + j.K;
+  if (j.M > 0 && j.N > 0 && j.K > 0 && last > (double)nb)
+    return fail(env, "gemm", "B out of range");
+  j.b = b + (size_t)bOff;
+  j.ldb = (size_t)ldb;
+  j.b_kn = kn != 0;
+  return run(env, "gemm", &j);
+}
+
+static napi_value LutGemm(napi_env env, napi_callback_info info) {
+  size_t argc = 17;
+  napi_value argv[17];
+  if (napi_get_cb_info(env, info, &argc, argv, NULL, NULL) != napi_ok || argc != 17)
+    return fail(env, "lutGemm", "expected 17 arguments");
+  args_t a = {env, argv, "lutGemm", 0};
+  gemm_job j = {0};
+  if (!head(&a, &j)) return fail(env, "lutGemm", "bad arguments or A/out/bias out of range");
+  size_t ni, nl;
+  const uint8_t *idx = arr(&a, 12, napi_uint8_array, &ni, 0);
+  double bits = num(&a, 13);
+  const float *lut = arr(&a, 14, napi_float32_array, &nl, 0);
+  double rpg = num(&a, 15), row0 = num(&a, 16);
+  if (a.bad || bits < 1 || bits > 8 || rpg < 1) return fail(env, "lutGemm", "bad LUT arguments");
+  double rows = row0 + j.N;
+  if (j.N > 0 && (rows * j.K * bits > (double)ni * 8 ||
+                  (double)((size_t)(rows - 1) / (size_t)rpg + 1) * (1 << (int)bits) > (double)nl))
+    return fail(env, "lutGemm", "indices or tables out of range");
+  j.idx = idx;
+  j.idx_bytes = ni;
+  j.bits = (int)bits;
+  j.lut = lut;
+  j.rpg = (size_t)rpg;
+  j.row0 = (size_t)row0;
+  return run(env, "lutGemm", &j);
+}
+
+static napi_value RoundHalf(napi_env env, napi_callback_info info) {
+  size_t argc = 3;
+  napi_value argv[3];
+  if (napi_get_cb_info(env, info, &argc, argv, NULL, NULL) != napi_ok || argc != 3)
+    return fail(env, "roundHalf", "expected 3 arguments");
+  args_t a = {env, argv, "roundHalf", 0};
+  size_t n;
+  float *f = arr(&a, 0, napi_float32_array, &n, 0);
+  double s = num(&a, 1), e = num(&a, 2);
+  if (a.bad || s > e || e > (double)n) return fail(env, "roundHalf", "bad arguments");
+  round_half(f + (size_t)s, (size_t)(e - s));
+  return NULL;
+}
+
+static napi_value Info(napi_env env, napi_callback_info info) {
+  (void)info;
+  napi_value o, isa, threads;
+  napi_create_object(env, &o);
+  napi_create_string_utf8(env, gemm_isa(), NAPI_AUTO_LENGTH, &isa);
+  napi_create_int32(env, pool_threads(), &threads);
+  napi_set_named_property(env, o, "isa", isa);
+  napi_set_named_property(env, o, "threads", threads);
+  return o;
+}
+
+static napi_value SetThreads(napi_env env, napi_callback_info info) {
+  size_t argc = 1;
+  napi_value argv[1], r;
+  if (napi_get_cb_info(env, info, &argc, argv, NULL, NULL) != napi_ok || argc != 1)
+    return fail(env, "setThreads", "expected 1 argument");
+  args_t a = {env, argv, "setThreads", 0};
+  double n = num(&a, 0);
+  if (a.bad || n < 1) return fail(env, "setThreads", "expected a positive integer");
+  napi_create_int32(env, pool_set_threads(n > 64 ? 64 : (int)n), &r);
+  return r;
+}
+
+NAPI_MODULE_INIT() {
+  static const struct {
+    const char *name;
+    napi_callback fn;
+  } fns[] = {{"gemm", Gemm},         {"lutGemm", LutGemm}, {"roundHalf", RoundHalf},
+             {"info", Info},         {"setThreads", SetThreads}};
+  for (size_t i = 0; i < sizeof fns / sizeof fns[0]; i++) {
+    napi_value f;
+    if (napi_create_function(env, fns[i].name, NAPI_AUTO_LENGTH, fns[i].fn, NULL, &f) != napi_ok ||
+        napi_set_named_property(env, exports, fns[i].name, f) != napi_ok)
+      return NULL;
+  }
+  return exports;
+}

@@ -1,0 +1,227 @@
+// AVX2 + FMA + F16C versions of the isa_kernels (x86-64 only; chosen at run time by gemm.c).
+// LUT lookups: tables of up to 16 floats sit in two registers and are read with vpermps (the
+// index's bit 3 picks the register); larger tables (6- and 8-bit) use gathers.
+#if defined(__x86_64__)
+#include <immintrin.h>
+#include <string.h>
+
+#include "isa.h"
+
+#define AVX2 __attribute__((target("avx2,fma,f16c")))
+#define INLINE AVX2 __attribute__((always_inline)) static inline
+
+INLINE float hsum(__m256 v) {
+  __m128 s = _mm_add_ps(_mm256_castps256_ps128(v), _mm256_extractf128_ps(v, 1));
+  s = _mm_add_ps(s, _mm_movehl_ps(s, s));
+  s = _mm_add_ss(s, _mm_movehdup_ps(s));
+  return _mm_cvtss_f32(s);
+}
+
+// Scalar accumulators, not arrays: GCC keeps them in registers (12 of the 16 ymm).
+#define MICRO_ROW(i)                                                                           \
+  if (mr > i) {                                                                                \
+    __m256 av = _mm256_broadcast_ss(a + i * lda + k);                                          \
+    c##i##0 = _mm256_fmadd_ps(av, b0, c##i##0);                                                \
+    c##i##1 = _mm256_fmadd_ps(av, b1, c##i##1);                                                \
+  }
+#define MICRO_STORE(i)                                                                         \
+  if (mr > i) {                                                                                \
+    _mm256_storeu_ps(ct + i * NR, c##i##0);                                                    \
+    _mm256_storeu_ps(ct + i * NR + 8, c##i##1);                                                \
+  }
+
+INLINE void micro_n(const int mr, const float *a, size_t lda, const float *P, size_t K, float *ct) {
+  __m256 c00 = _mm256_setzero_ps(), c01 = c00, c10 = c00, c11 = c00, c20 = c00, c21 = c00;
+  __m256 c30 = c00, c31 = c00, c40 = c00, c41 = c00, c50 = c00, c51 = c00;
+  for (size_t k = 0; k < K; k++) {
+    __m256 b0 = _mm256_load_ps(P + k * NR);
+    __m256 b1 = _mm256_load_ps(P + k * NR + 8);
+    MICRO_ROW(0) MICRO_ROW(1) MICRO_ROW(2) MICRO_ROW(3) MICRO_ROW(4) MICRO_ROW(5)
+  }
+  MICRO_STORE(0) MICRO_STORE(1) MICRO_STORE(2) MICRO_STORE(3) MICRO_STORE(4) MICRO_STORE(5)
+}
+
+AVX2 static void micro(int mr, const float *a, size_t lda, const float *P, size_t K, float *ct) {
+  switch (mr) {
+    case 6: micro_n(6, a, lda, P, K, ct); break;
+    case 5: micro_n(5, a, lda, P, K, ct); break;
+    case 4: micro_n(4, a, lda, P, K, ct); break;
+    case 3: micro_n(3, a, lda, P, K, ct); break;
+    case 2: micro_n(2, a, lda, P, K, ct); break;
+    default: micro_n(1, a, lda, P, K, ct); break;
+  }
+}
+
+// 16-entry table lookup of eight 4-bit indices.
+INLINE __m256 lookup16(__m256 t0, __m256 t1, __m256i i) {
+  __m256 lo = _mm256_permutevar8x32_ps(t0, i);
+  __m256 hi = _mm256_permutevar8x32_ps(t1, i);
+  return _mm256_blendv_ps(lo, hi, _mm256_castsi256_ps(_mm256_slli_epi32(i, 28)));
+}
+
+// Per bit width: the byte shuffle that puts each of 8 indices' two bytes in its own lane, and
+// the right shift that aligns it (the 8 indices take `bits` bytes).
+typedef struct {
+  uint8_t shuf[32];
+  uint32_t shift[8];
+} unpack_t;
+
+static unpack_t make_unpacker(int bits) {
+  uint8_t sh[32];
+  uint32_t sr[8];
+  for (int i = 0; i < 8; i++) {
+    int p = i * bits, b = p >> 3, q = (i & 3) * 4 + (i >= 4 ? 16 : 0);
+    sh[q] = (uint8_t)b;
+    sh[q + 1] = (uint8_t)(b + 1);
+    sh[q + 2] = sh[q + 3] = 0x80;
+    sr[i] = (uint32_t)(p & 7);
+  }
+  unpack_t u;
+  memcpy(u.shuf, sh, 32);
+  memcpy(u.shift, sr, 32);
+  return u;
+}
+
+static unpack_t UNPACK[9];
+
+// Called once, from the thread that picks the ISA, before any kernel runs.
+void avx2_init(void) {
+  for (int b = 1; b <= 8; b++) UNPACK[b] = make_unpacker(b);
+}
+
+// Eight indices from p (needs 8 readable bytes).
+INLINE __m256i unpack8(const uint8_t *p, __m256i shuf, __m256i shift, __m256i mask) {
+  __m256i v = _mm256_broadcastsi128_si256(_mm_loadl_epi64((const __m128i *)p));
+  return _mm256_and_si256(_mm256_srlv_epi32(_mm256_shuffle_epi8(v, shuf), shift), mask);
+}
+
+// Runs f(k, values of columns k..k+7) over a row for any width, handling ragged ends in scalar.
+// Returns the first column not handled (the caller finishes the row with index_at).
+#define ROW_LOOP(j, row, BODY)                                                                 \
+  do {                                                                                         \
+    const int bits_ = (j)->bits;                                                               \
+    const size_t K_ = (j)->K, s_ = (row) * K_;                                                 \
+    const float *t_ = lut_row((j), (row));                                                     \
+    size_t k = 0;                                                                              \
+    if ((s_ * bits_) % 8 == 0) {                                                               \
+      const uint8_t *p_ = (j)->idx + s_ * bits_ / 8;                                           \
+      const uint8_t *end_ = (j)->idx + (j)->idx_bytes;                                         \
+      if (bits_ == 4) {                                                                        \
+        __m256 t0_ = _mm256_loadu_ps(t_), t1_ = _mm256_loadu_ps(t_ + 8);                       \
+        const __m256i m_ = _mm256_set1_epi32(15);                                              \
+        for (; k + 16 <= K_ && p_ + 8 <= end_; k += 16, p_ += 8) {                             \
+          __m256i v_ = _mm256_cvtepu8_epi32(_mm_loadl_epi64((const __m128i *)p_));             \
+          __m256 wl_ = lookup16(t0_, t1_, _mm256_and_si256(v_, m_));                           \
+          __m256 wh_ = lookup16(t0_, t1_, _mm256_srli_epi32(v_, 4));                           \
+          __m256 a_ = _mm256_unpacklo_ps(wl_, wh_), b_ = _mm256_unpackhi_ps(wl_, wh_);         \
+          __m256 w = _mm256_permute2f128_ps(a_, b_, 0x20);                                     \
+          BODY;                                                                                \
+          k += 8;                                                                              \
+          w = _mm256_permute2f128_ps(a_, b_, 0x31);                                            \
+          BODY;                                                                                \
+          k -= 8;                                                                              \
+        }                                                                                      \
+      } else {                                                                                 \
+        const __m256i sh_ = _mm256_loadu_si256((const __m256i *)UNPACK[bits_].shuf);         \
+        const __m256i sr_ = _mm256_loadu_si256((const __m256i *)UNPACK[bits_].shift);        \
+        const __m256i m_ = _mm256_set1_epi32((1 << bits_) - 1);                                \
+        __m256 t0_ = _mm256_loadu_ps(t_);                                                      \
+        for (; k + 8 <= K_ && p_ + 8 <= end_; k += 8, p_ += bits_) {                           \
+          __m256i i_ = unpack8(p_, sh_, sr_, m_);                                                   \
+          __m256 w = bits_ <= 3 ? _mm256_permutevar8x32_ps(t0_, i_)                            \
+                                : _mm256_i32gather_ps(t_, i_, 4);                              \
+          BODY;                                                                                \
+        }                                                                                      \
+      }                                                                                        \
+    }                                                                                          \
+    for (; k < K_; k++) {                                                                      \
+      float ws = t_[index_at((j)->idx, bits_, s_ + k)];                                        \
+      TAIL(ws);                                                                                \
+    }                                                                                          \
+  } while (0)
+
+AVX2 static void decode_row(const gemm_job *j, size_t row, float *dst) {
+  // a 2- or 3-bit table has 4 or 8 entries: pad it to 8 so one register holds it
+  float small[8] = {0};
+  gemm_job jj;
+  if (j->bits <= 3) {
+    memcpy(small, lut_row(j, row), sizeof(float) << j->bits);
+    jj = *j;
+    jj.lut = small;
+    jj.rpg = (size_t)-1;  // row / rpg = 0: every row reads `small`
+    j = &jj;
+  }
+#define TAIL(ws) dst[k] = (ws)
+  ROW_LOOP(j, row, _mm256_storeu_ps(dst + k, w));
+#undef TAIL
+}
+
+AVX2 static float lut_dot(const gemm_job *j, size_t row, const float *x, const float *xe,
+                          const float *xo) {
+  if (j->bits == 4 && xe) {
+    // x split into even/odd halves: low nibbles pair with xe, high nibbles with xo
+    const float *t = lut_row(j, row);
+    const __m256 t0 = _mm256_loadu_ps(t), t1 = _mm256_loadu_ps(t + 8);
+    const __m256i m = _mm256_set1_epi32(15);
+    const size_t h = j->K / 2;
+    const uint8_t *p = j->idx + row * h;
+    __m256 a0 = _mm256_setzero_ps(), a1 = a0, a2 = a0, a3 = a0;
+    size_t i = 0;
+    for (; i + 16 <= h; i += 16) {
+      __m256i v = _mm256_cvtepu8_epi32(_mm_loadl_epi64((const __m128i *)(p + i)));
+      __m256i u = _mm256_cvtepu8_epi32(_mm_loadl_epi64((const __m128i *)(p + i + 8)));
+      a0 = _mm256_fmadd_ps(lookup16(t0, t1, _mm256_and_si256(v, m)), _mm256_loadu_ps(xe + i), a0);
+      a1 = _mm256_fmadd_ps(lookup16(t0, t1, _mm256_srli_epi32(v, 4)), _mm256_loadu_ps(xo + i), a1);
+      a2 = _mm256_fmadd_ps(lookup16(t0, t1, _mm256_and_si256(u, m)), _mm256_loadu_ps(xe + i + 8),
+                           a2);
+      a3 = _mm256_fmadd_ps(lookup16(t0, t1, _mm256_srli_epi32(u, 4)), _mm256_loadu_ps(xo + i + 8),
+                           a3);
+    }
+    float s = hsum(_mm256_add_ps(_mm256_add_ps(a0, a1), _mm256_add_ps(a2, a3)));
+    for (; i < h; i++) s += xe[i] * t[p[i] & 15] + xo[i] * t[p[i] >> 4];
+    return s;
+  }
+  float small[8] = {0};
+  gemm_job jj;
+  if (j->bits <= 3) {
+    memcpy(small, lut_row(j, row), sizeof(float) << j->bits);
+    jj = *j;
+    jj.lut = small;
+    jj.rpg = (size_t)-1;
+    j = &jj;
+  }
+  __m256 acc = _mm256_setzero_ps();
+  float tail = 0;
+#define TAIL(ws) tail += x[k] * (ws)
+  ROW_LOOP(j, row, acc = _mm256_fmadd_ps(w, _mm256_loadu_ps(x + k), acc));
+#undef TAIL
+  return hsum(acc) + tail;
+}
+
+AVX2 static float dot(const float *a, const float *b, size_t K) {
+  __m256 a0 = _mm256_setzero_ps(), a1 = a0, a2 = a0, a3 = a0;
+  size_t k = 0;
+  for (; k + 32 <= K; k += 32) {
+    a0 = _mm256_fmadd_ps(_mm256_loadu_ps(a + k), _mm256_loadu_ps(b + k), a0);
+    a1 = _mm256_fmadd_ps(_mm256_loadu_ps(a + k + 8), _mm256_loadu_ps(b + k + 8), a1);
+    a2 = _mm256_fmadd_ps(_mm256_loadu_ps(a + k + 16), _mm256_loadu_ps(b + k + 16), a2);
+    a3 = _mm256_fmadd_ps(_mm256_loadu_ps(a + k + 24), _mm256_loadu_ps(b + k + 24), a3);
+  }
+  for (; k + 8 <= K; k += 8)
+    a0 = _mm256_fmadd_ps(_mm256_loadu_ps(a + k), _mm256_loadu_ps(b + k), a0);
+  float s = hsum(_mm256_add_ps(_mm256_add_ps(a0, a1), _mm256_add_ps(a2, a3)));
+  for (; k < K; k++) s += a[k] * b[k];
+  return s;
+}
+
+AVX2 static void round_half_avx2(float *f, size_t n) {
+  size_t i = 0;
+  for (; i + 8 <= n; i += 8) {
+    __m128i h = _mm256_cvtps_ph(_mm256_loadu_ps(f + i), _MM_FROUND_TO_NEAREST_INT);
+    _mm256_storeu_ps(f + i, _mm256_cvtph_ps(h));
+  }
+  if (i < n) ISA_GENERIC.round_half(f + i, n - i);
+}
+
+const isa_kernels ISA_AVX2 = {"avx2", micro, decode_row, lut_dot, dot, round_half_avx2};
+#endif

@@ -1,0 +1,200 @@
+// The driver: splits the output channels into blocks of NR and hands blocks to the pool.
+// M = 1 (decoding) takes each weight row once, straight from its packed indices (lut_dot / dot);
+// M > 1 (prefill, attention) decodes a block of NR rows once into a k-major panel that every
+// MR-row tile of A then streams through (micro). Each output is one sum in a fixed order, so
+// results do not depend on the thread count.
+#include <math.h>
+#include <stdatomic.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "isa.h"
+#include "pool.h"
+
+// ---- portable kernels ----------------------------------------------------------------------
+
+static void micro_c(int mr, const float *a, size_t lda, const float *P, size_t K, float *ct) {
+  float c[MR][NR];
+  memset(c, 0, sizeof c);
+  for (size_t k = 0; k < K; k++) {
+    const float *bp = P + k * NR;
+    for (int i = 0; i < mr; i++) {
+      float av = a[i * lda + k];
+      for (int jj = 0; jj < NR; jj++) c[i][jj] += av * bp[jj];
+    }
+  }
+  for (int i = 0; i < mr; i++) memcpy(ct + i * NR, c[i], sizeof c[i]);
+}
+
+static void decode_row_c(const gemm_job *j, size_t row, float *dst) {
+  const float *t = lut_row(j, row);
+  size_t s = row * j->K;
+  if (j->bits == 8)
+    for (size_t k = 0; k < j->K; k++) dst[k] = t[j->idx[s + k]];
+  else
+    for (size_t k = 0; k < j->K; k++) dst[k] = t[index_at(j->idx, j->bits, s + k)];
+}
+
+static float lut_dot_c(const gemm_job *j, size_t row, const float *x, const float *xe,
+                       const float *xo) {
+  (void)xe;
+  (void)xo;
+  const float *t = lut_row(j, row);
+  size_t s = row * j->K;
+  float acc = 0;
+  for (size_t k = 0; k < j->K; k++) acc += x[k] * t[index_at(j->idx, j->bits, s + k)];
+  return acc;
+}
+
+static float dot_c(const float *a, const float *b, size_t K) {
+  float acc[8] = {0};
+  size_t k = 0;
+  for (; k + 8 <= K; k += 8)
+    for (int q = 0; q < 8; q++) acc[q] += a[k + q] * b[k + q];
+  float s = ((acc[0] + acc[4]) + (acc[1] + acc[5])) + ((acc[2] + acc[6]) + (acc[3] + acc[7]));
+  for (; k < K; k++) s += a[k] * b[k];
+  return s;
+}
+
+static void round_half_c(float *f, size_t n) {
+  for (size_t i = 0; i < n; i++) {
+    uint32_t x;
+    memcpy(&x, f + i, 4);
+    uint32_t a = x & 0x7fffffffu;
+    if (a < 0x38800000u) {
+      f[i] = rintf(f[i] * 16777216.0f) / 16777216.0f;  // subnormal fp16: multiples of 2^-24
+      continue;
+    }
+    if (a < 0x477ff000u)
+      x = (x + 0xfffu + ((x >> 13) & 1u)) & 0xffffe000u;
+    else if (a < 0x7f800000u)
+      x = (x & 0x80000000u) | 0x7f800000u;  // ≥ 65520 overflows
+    else
+      continue;
+    memcpy(f + i, &x, 4);
+  }
+}
+
+const isa_kernels ISA_GENERIC = {"generic", micro_c, decode_row_c, lut_dot_c, dot_c, round_half_c};
+
+// ---- dispatch -------------------------------------------------------------------------------
+
+static const isa_kernels *isa(void) {
+  static const isa_kernels *chosen;
+  if (!chosen) {
+    chosen = &ISA_GENERIC;
+#if defined(__x86_64__)
+    __builtin_cpu_init();
+    if (!getenv("ANEMLL_NO_SIMD") && __builtin_cpu_supports("avx2") &&
+        __builtin_cpu_supports("fma") && __builtin_cpu_supports("f16c")) {
+      avx2_init();
+      chosen = &ISA_AVX2;
+    }
+#endif
+  }
+  return chosen;
+}
+
+const char *gemm_isa(void) { return isa()->name; }
+
+void round_half(float *f, size_t n) { isa()->round_half(f, n); }
+
+// ---- per-thread scratch ---------------------------------------------------------------------
+
+static _Thread_local float *tl_buf;
+static _Thread_local size_t tl_cap;
+
+static float *scratch(size_t n) {
+  if (n > tl_cap) {
+    free(tl_buf);
+    tl_buf = NULL;
+    tl_cap = 0;
+    void *p;
+    if (posix_memalign(&p, 64, n * sizeof(float)) != 0) return NULL;
+    tl_buf = p;
+    tl_cap = n;
+  }
+  return tl_buf;
+}
+
+typedef struct {
+  const gemm_job *j;
+  const isa_kernels *k;
+  const float *xe, *xo;  // M = 1 LUT: x split into even and odd elements
+  atomic_int oom;
+} run_ctx;
+
+static inline void store(const gemm_job *j, size_t m, size_t n, float v) {
+  j->out[m * j->rs + n * j->cs] = v + (j->bias ? j->bias[n] : 0.0f);
+}
+
+// M = 1: one output per weight row.
+static void rows_task(void *arg, size_t b0, size_t b1) {
+  run_ctx *c = arg;
+  const gemm_job *j = c->j;
+  size_t n1 = b1 * NR < j->N ? b1 * NR : j->N;
+  for (size_t n = b0 * NR; n < n1; n++) {
+    float v = j->b ? c->k->dot(j->a, j->b + n * j->ldb, j->K)
+                   : c->k->lut_dot(j, j->row0 + n, j->a, c->xe, c->xo);
+    store(j, 0, n, v);
+  }
+}
+
+// M > 1 (or B in KN layout): panel of NR rows, then MR×NR tiles.
+static void panel_task(void *arg, size_t b0, size_t b1) {
+  run_ctx *c = arg;
+  const gemm_job *j = c->j;
+  const size_t K = j->K;
+  float *buf = scratch(K * NR + MR * NR + (j->b ? 0 : K));
+  if (!buf) {
+    atomic_store(&c->oom, 1);
+    return;
+  }
+  float *P = buf, *ct = buf + K * NR, *row = ct + MR * NR;
+  for (size_t blk = b0; blk < b1; blk++) {
+    size_t n0 = blk * NR;
+    size_t nb = j->N - n0 < NR ? j->N - n0 : NR;
+    if (nb < NR) memset(P, 0, K * NR * sizeof(float));
+    if (j->b && j->b_kn) {
+      for (size_t k = 0; k < K; k++) memcpy(P + k * NR, j->b + k * j->ldb + n0, nb * sizeof(float));
+    } else {
+      for (size_t q = 0; q < nb; q++) {
+        const float *src = j->b ? j->b + (n0 + q) * j->ldb : row;
+        if (!j->b) c->k->decode_row(j, j->row0 + n0 + q, row);
+        for (size_t k = 0; k < K; k++) P[k * NR + q] = src[k];
+      }
+    }
+    for (size_t m0 = 0; m0 < j->M; m0 += MR) {
+      int mr = (int)(j->M - m0 < MR ? j->M - m0 : MR);
+      c->k->micro(mr, j->a + m0 * j->lda, j->lda, P, K, ct);
+      for (int i = 0; i < mr; i++)
+        for (size_t q = 0; q < nb; q++) store(j, m0 + i, n0 + q, ct[i * NR + q]);
+    }
+  }
+}
+
+int gemm_run(const gemm_job *j) {
+  if (j->M == 0 || j->N == 0) return 1;
+  run_ctx c = {j, isa(), NULL, NULL, 0};
+  size_t blocks = (j->N + NR - 1) / NR;
+  int threads = pool_threads();
+  int rowwise = j->M == 1 && !(j->b && j->b_kn);
+  float *split = NULL;
+  if (rowwise && !j->b && j->bits == 4 && j->K % 2 == 0) {
+    size_t h = j->K / 2;
+    split = malloc((2 * h + 1) * sizeof(float));
+    if (!split) return 0;
+    for (size_t i = 0; i < h; i++) {
+      split[i] = j->a[2 * i];
+      split[h + i] = j->a[2 * i + 1];
+    }
+    c.xe = split;
+    c.xo = split + h;
+  }
+  // Small jobs stay on the calling thread: waking a worker costs more than they do.
+  double work = (double)j->M * (double)j->N * (double)j->K;
+  size_t grain = work < 65536 ? blocks : (blocks + 4 * threads - 1) / (4 * threads);
+  pool_run(rowwise ? rows_task : panel_task, &c, blocks, grain);
+  free(split);
+  return !atomic_load(&c.oom);
+}

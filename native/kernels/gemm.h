@@ -1,0 +1,38 @@
+// C = A · Bᵀ (+ bias) in float32 with float32 accumulation, B dense or palettized (LUT).
+//   out[m·rs + n·cs] = Σ_k A[m·lda + k] · B(n, k) + bias[n]      m < M, n < N, k < K
+// Dense B(n, k) is b[n·ldb + k] ("NK", a weight) or b[k·ldb + n] ("KN", matmul's y).
+// LUT B(n, k) = lut[⌊(row0 + n) / rpg⌋ · 2^bits + index((row0 + n)·K + k)], indices packed
+// LSB-first at `bits` bits each, as in a CoreML constexpr_lut_to_dense with one table per group
+// of rpg output channels. Callers check every range against the arrays (addon.c does).
+#ifndef ANEMLL_GEMM_H
+#define ANEMLL_GEMM_H
+
+#include <stddef.h>
+#include <stdint.h>
+
+typedef struct {
+  const float *a;
+  size_t lda, M, N, K;
+  float *out;
+  size_t rs, cs;
+  const float *bias;  // NULL: none
+  const float *b;     // dense B, or NULL for LUT
+  size_t ldb;
+  int b_kn;
+  const uint8_t *idx;  // LUT B
+  size_t idx_bytes;
+  int bits;
+  const float *lut;
+  size_t rpg, row0;
+} gemm_job;
+
+/** Runs the job on the thread pool. Returns 0 when out of memory. */
+int gemm_run(const gemm_job *j);
+
+/** Rounds f[0..n) to the nearest fp16 value (ties to even, overflow to ±inf), in place. */
+void round_half(float *f, size_t n);
+
+/** "avx2" or "generic": the code path this CPU takes. */
+const char *gemm_isa(void);
+
+#endif

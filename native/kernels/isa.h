@@ -1,0 +1,42 @@
+// The inner loops gemm.c drives, one table per instruction set: a portable C version (gemm.c)
+// and an AVX2/FMA/F16C one (avx2.c) chosen at run time on x86-64 CPUs that have it.
+#ifndef ANEMLL_ISA_H
+#define ANEMLL_ISA_H
+
+#include "gemm.h"
+
+enum { NR = 16, MR = 6 };
+
+typedef struct {
+  const char *name;
+  /** ct[i·NR + j] = Σ_k a[i·lda + k] · P[k·NR + j] for i < mr (≤ MR), j < NR. */
+  void (*micro)(int mr, const float *a, size_t lda, const float *P, size_t K, float *ct);
+  /** dst[k] = W[row, k] for k < K: `row` is absolute (row0 + n). */
+  void (*decode_row)(const gemm_job *j, size_t row, float *dst);
+  /** Σ_k x[k] · W[row, k] (absolute row); xe/xo are x's even and odd elements (K/2 each). */
+  float (*lut_dot)(const gemm_job *j, size_t row, const float *x, const float *xe, const float *xo);
+  /** Σ_k a[k] · b[k]. */
+  float (*dot)(const float *a, const float *b, size_t K);
+  void (*round_half)(float *f, size_t n);
+} isa_kernels;
+
+extern const isa_kernels ISA_GENERIC;
+#if defined(__x86_64__)
+extern const isa_kernels ISA_AVX2;
+void avx2_init(void);
+#endif
+
+/** The index of element i of an LSB-first packed stream of `bits`-bit values. */
+static inline unsigned index_at(const uint8_t *idx, int bits, size_t i) {
+  size_t p = i * (size_t)bits;
+  unsigned v = idx[p >> 3] >> (p & 7);
+  if ((int)(p & 7) + bits > 8) v |= (unsigned)idx[(p >> 3) + 1] << (8 - (p & 7));
+  return v & ((1u << bits) - 1);
+}
+
+/** The table of absolute row `row` (2^bits floats). */
+static inline const float *lut_row(const gemm_job *j, size_t row) {
+  return j->lut + (row / j->rpg) * ((size_t)1 << j->bits);
+}
+
+#endif

@@ -1,0 +1,147 @@
+// Worker threads spin briefly after a job (the next op usually follows within microseconds during
+// decoding) and then sleep on a condition variable, so an idle process costs no CPU.
+#include "pool.h"
+
+#include <pthread.h>
+#include <stdatomic.h>
+#include <stdlib.h>
+#include <unistd.h>
+
+#if defined(__x86_64__) || defined(__i386__)
+#include <immintrin.h>
+#define RELAX() _mm_pause()
+#elif defined(__aarch64__)
+#define RELAX() __asm__ __volatile__("yield")
+#else
+#define RELAX() ((void)0)
+#endif
+
+enum { MAX_THREADS = 64, SPINS = 20000 };
+
+static struct {
+  pthread_mutex_t busy;  // held by the thread running a job
+  pthread_mutex_t mu;    // guards sleeping workers
+  pthread_cond_t cv;
+  atomic_uint gen;       // bumped once per job
+  atomic_int sleepers;
+  atomic_int pending;    // workers still inside the current job
+  atomic_size_t next;    // next unclaimed task
+  pool_task fn;
+  void *ctx;
+  size_t tasks, grain;
+  int limit;             // threads taking part, caller included
+  int started;           // worker threads created
+  int init;
+} P = {.busy = PTHREAD_MUTEX_INITIALIZER, .mu = PTHREAD_MUTEX_INITIALIZER, .cv = PTHREAD_COND_INITIALIZER};
+
+static void work(void) {
+  for (;;) {
+    size_t first = atomic_fetch_add(&P.next, P.grain);
+    if (first >= P.tasks) return;
+    size_t end = first + P.grain < P.tasks ? first + P.grain : P.tasks;
+    P.fn(P.ctx, first, end);
+  }
+}
+
+static void *worker(void *arg) {
+  int id = (int)(size_t)arg;  // 1-based: the caller is thread 0
+  unsigned seen = 0;
+  for (;;) {
+    unsigned g;
+    int spins = 0;
+    while ((g = atomic_load(&P.gen)) == seen) {
+      if (++spins < SPINS) {
+        RELAX();
+        continue;
+      }
+      pthread_mutex_lock(&P.mu);
+      atomic_fetch_add(&P.sleepers, 1);
+      while ((g = atomic_load(&P.gen)) == seen) pthread_cond_wait(&P.cv, &P.mu);
+      atomic_fetch_sub(&P.sleepers, 1);
+      pthread_mutex_unlock(&P.mu);
+      break;
+    }
+    seen = g;
+    if (id < P.limit) work();
+    atomic_fetch_sub(&P.pending, 1);
+  }
+  return NULL;
+}
+
+static int cores(void) {
+  const char *env = getenv("ANEMLL_THREADS");
+  long n = env ? strtol(env, NULL, 10) : sysconf(_SC_NPROCESSORS_ONLN);
+  if (n < 1) n = 1;
+  return n > 8 && !env ? 8 : (int)(n > MAX_THREADS ? MAX_THREADS : n);
+}
+
+// Creates workers up to n − 1; returns the thread count available.
+static int grow(int n) {
+  while (P.started + 1 < n) {
+    pthread_t t;
+    pthread_attr_t attr;
+    pthread_attr_init(&attr);
+    pthread_attr_setdetachstate(&attr, PTHREAD_CREATE_DETACHED);
+    int ok = pthread_create(&t, &attr, worker, (void *)(size_t)(P.started + 1)) == 0;
+    pthread_attr_destroy(&attr);
+    if (!ok) break;
+    P.started++;
+  }
+  return P.started + 1;
+}
+
+static void ensure_init(void) {
+  if (P.init) return;
+  P.init = 1;
+  P.limit = grow(cores());
+}
+
+int pool_threads(void) {
+  pthread_mutex_lock(&P.busy);
+  ensure_init();
+  int n = P.limit;
+  pthread_mutex_unlock(&P.busy);
+  return n;
+}
+
+int pool_set_threads(int n) {
+  if (n < 1) n = 1;
+  if (n > MAX_THREADS) n = MAX_THREADS;
+  pthread_mutex_lock(&P.busy);
+  ensure_init();
+  int have = grow(n);
+  P.limit = n < have ? n : have;
+  n = P.limit;
+  pthread_mutex_unlock(&P.busy);
+  return n;
+}
+
+void pool_run(pool_task fn, void *ctx, size_t tasks, size_t grain) {
+  if (tasks == 0) return;
+  if (grain == 0) grain = 1;
+  if (pthread_mutex_trylock(&P.busy) != 0) {
+    fn(ctx, 0, tasks);  // another JS thread (a worker_thread) has the pool
+    return;
+  }
+  ensure_init();
+  if (P.limit <= 1 || P.started == 0 || tasks <= grain) {
+    pthread_mutex_unlock(&P.busy);
+    fn(ctx, 0, tasks);
+    return;
+  }
+  P.fn = fn;
+  P.ctx = ctx;
+  P.tasks = tasks;
+  P.grain = grain;
+  atomic_store(&P.next, 0);
+  atomic_store(&P.pending, P.started);
+  atomic_fetch_add(&P.gen, 1);
+  if (atomic_load(&P.sleepers) > 0) {
+    pthread_mutex_lock(&P.mu);
+    pthread_cond_broadcast(&P.cv);
+    pthread_mutex_unlock(&P.mu);
+  }
+  work();
+  while (atomic_load(&P.pending) > 0) RELAX();
+  pthread_mutex_unlock(&P.busy);
+}

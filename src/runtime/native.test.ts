@@ -1,0 +1,244 @@
+// The native kernels against the TypeScript reference kernels they replace: gemmNTNaive (float64
+// sums) over weights decoded by LutWeight.readRows, and roundHalfInPlace. Float32 accumulation in
+// another order differs from float64 by rounding only, so products are compared within a bound
+// scaled by Σ|a·b| of each output.
+import { test } from 'node:test'
+import assert from 'node:assert/strict'
+import { PackedBits } from '../mil/value.js'
+import { gemmNTNaive } from './gemm.js'
+import { LutWeight } from './lut.js'
+import { nativeKernels, type NativeKernels } from './native.js'
+import { roundHalfInPlace } from './round.js'
+
+const native = nativeKernels()
+const skip = native ? false : 'native kernels not built (npm run build:native)'
+
+test('the native kernels are built in CI', { skip: !process.env.CI }, () => {
+  assert.ok(native, 'CI builds native/kernels: node native/build.mjs --strict')
+})
+
+/** A deterministic pseudo-random stream in [-1, 1). */
+function rng(seed: number) {
+  let s = seed >>> 0 || 1
+  return () => {
+    s ^= s << 13
+    s ^= s >>> 17
+    s ^= s << 5
+    return (s >>> 0) / 2 ** 31 - 1
+  }
+}
+
+function randomFloats(n: number, r: () => number, scale = 1): Float32Array {
+  return Float32Array.from({ length: n }, () => r() * scale)
+}
+
+interface Case {
+  M: number
+  N: number
+  K: number
+  bits: number
+  rpg: number
+  row0: number
+  bias: boolean
+  strided: boolean
+}
+
+/** Output (m, n) of the reference and its Σ|a·b| (the scale of float32 rounding error). */
+function reference(a: Float32Array, w: Float32Array, c: Case, bias?: Float32Array) {
+  const out = new Float64Array(c.M * c.N)
+  gemmNTNaive({ a, aOff: 0, b: w, bOff: 0, out: out as never, outOff: 0, M: c.M, N: c.N, K: c.K })
+  const mag = new Float64Array(c.M * c.N)
+  for (let m = 0; m < c.M; m++)
+    for (let n = 0; n < c.N; n++) {
+      let s = 0
+      for (let k = 0; k < c.K; k++) s += Math.abs(a[m * c.K + k] * w[n * c.K + k])
+      mag[m * c.N + n] = s
+      if (bias) out[m * c.N + n] += bias[n]
+    }
+  return { out, mag }
+}
+
+function check(got: (m: number, n: number) => number, ref: ReturnType<typeof reference>, c: Case) {
+  for (let m = 0; m < c.M; m++)
+    for (let n = 0; n < c.N; n++) {
+      const want = ref.out[m * c.N + n]
+      const tol = 2e-6 * ref.mag[m * c.N + n] + 1e-6 * Math.abs(want) + 1e-30
+      const v = got(m, n)
+      assert.ok(
+        Math.abs(v - want) <= tol,
+        `${JSON.stringify(c)} (${m}, ${n}): native ${v}, reference ${want}`,
+      )
+    }
+}
+
+function runLut(k: NativeKernels, c: Case, seed: number) {
+  const r = rng(seed)
+  const rows = c.row0 + c.N
+  const groups = Math.ceil(rows / c.rpg)
+  const E = 2 ** c.bits
+  const idx = Array.from({ length: rows * c.K }, () => Math.floor(((r() + 1) / 2) * E))
+  const packed = new PackedBits(PackedBits.pack(idx, c.bits).bytes, c.bits, idx.length)
+  const lut = randomFloats(groups * E, r)
+  const w = new LutWeight('fp32', [groups * c.rpg, c.K], packed, lut, [groups, 1, E, 1])
+  const dense = new Float32Array(c.N * c.K)
+  w.readRows(c.row0, c.N, dense)
+  const a = randomFloats(c.M * c.K, r, 2)
+  const bias = c.bias ? randomFloats(c.N + 3, r) : undefined
+  const ref = reference(a, dense, c, bias?.subarray(3))
+  // strided: outputs land transposed ([N, M], as conv writes them) after a 5-element offset
+  const [rs, cs, off] = c.strided ? [1, c.M, 5] : [c.N, 1, 0]
+  const out = new Float32Array(off + c.M * c.N).fill(NaN)
+  const lay = w.nativeLayout!
+  assert.ok(lay, 'one table per row group: the native layout applies')
+  k.lutGemm(
+    a,
+    0,
+    c.K,
+    c.M,
+    c.N,
+    c.K,
+    out,
+    off,
+    rs,
+    cs,
+    bias ?? null,
+    3,
+    lay.bytes,
+    c.bits,
+    lut,
+    c.rpg,
+    c.row0,
+  )
+  check((m, n) => out[off + m * rs + n * cs], ref, c)
+  return out
+}
+
+test('lutGemm equals readRows + gemmNTNaive for every width, shape and layout', { skip }, () => {
+  const k = native!
+  let seed = 1
+  for (const bits of [1, 2, 3, 4, 6, 8])
+    for (const [M, N, K] of [
+      [1, 1, 1],
+      [1, 17, 33],
+      [1, 40, 64],
+      [1, 24, 100],
+      [2, 16, 16],
+      [5, 31, 7],
+      [6, 16, 48],
+      [7, 33, 15],
+      [64, 20, 96],
+    ])
+      for (const rpg of [1, 8])
+        runLut(
+          k,
+          { M, N, K, bits, rpg, row0: rpg * 2, bias: seed % 2 === 0, strided: seed % 3 === 0 },
+          seed++,
+        )
+})
+
+test('lutGemm: results do not depend on the thread count', { skip }, () => {
+  const k = native!
+  const before = k.info().threads
+  try {
+    const c = { M: 1, N: 300, K: 576, bits: 4, rpg: 8, row0: 0, bias: true, strided: false }
+    const c6 = { ...c, M: 9, bits: 6 }
+    k.setThreads(1)
+    const one = [runLut(k, c, 7), runLut(k, c6, 8)]
+    k.setThreads(4)
+    const many = [runLut(k, c, 7), runLut(k, c6, 8)]
+    assert.deepEqual(many, one)
+  } finally {
+    k.setThreads(before)
+  }
+})
+
+test('gemm equals gemmNTNaive for B as [N, K] and as [K, N]', { skip }, () => {
+  const k = native!
+  let seed = 100
+  for (const [M, N, K] of [
+    [1, 1, 1],
+    [1, 50, 70],
+    [3, 512, 64],
+    [3, 64, 512],
+    [6, 16, 1],
+    [13, 35, 29],
+    [64, 33, 576],
+  ]) {
+    const r = rng(seed++)
+    const c = { M, N, K, bits: 0, rpg: 1, row0: 0, bias: seed % 2 === 0, strided: false }
+    const a = randomFloats(M * K, r)
+    const b = randomFloats(N * K, r)
+    const bias = c.bias ? randomFloats(N, r) : undefined
+    const ref = reference(a, b, c, bias)
+    const out = new Float32Array(M * N)
+    k.gemm(a, 0, K, M, N, K, out, 0, N, 1, bias ?? null, 0, b, 0, K, 0)
+    check((m, n) => out[m * N + n], ref, c)
+    // the same B stored [K, N]
+    const bt = new Float32Array(K * N)
+    for (let n = 0; n < N; n++) for (let q = 0; q < K; q++) bt[q * N + n] = b[n * K + q]
+    out.fill(NaN)
+    k.gemm(a, 0, K, M, N, K, out, 0, N, 1, bias ?? null, 0, bt, 0, N, 1)
+    check((m, n) => out[m * N + n], ref, c)
+  }
+})
+
+test('roundHalf equals roundHalfInPlace', { skip }, () => {
+  const r = rng(5)
+  const special = [
+    0,
+    -0,
+    1,
+    -1,
+    65504,
+    65519.99,
+    65520,
+    -65520,
+    1e9,
+    Infinity,
+    -Infinity,
+    2 ** -24,
+    2 ** -25,
+    3 * 2 ** -26,
+    2 ** -14,
+    2 ** -14 - 2 ** -30,
+    1e-40,
+    1.00048828125,
+    1.000732421875,
+  ]
+  const f = Float32Array.from([
+    ...special,
+    ...Array.from({ length: 5000 }, (_, i) => r() * 2 ** ((i % 40) - 28)),
+  ])
+  const want = f.slice()
+  roundHalfInPlace(want)
+  const got = f.slice()
+  native!.roundHalf(got, 0, got.length)
+  // bit for bit, except that the TypeScript kernel writes +0 where F16C keeps -0 (both zero)
+  for (let i = 0; i < f.length; i++)
+    if (!(got[i] === 0 && want[i] === 0))
+      assert.equal(new Uint32Array(got.buffer)[i], new Uint32Array(want.buffer)[i], `${f[i]}`)
+  const nan = Float32Array.of(NaN, 1.1)
+  native!.roundHalf(nan, 0, 2)
+  assert.ok(Number.isNaN(nan[0]))
+})
+
+test('the kernels refuse ranges outside their arrays', { skip }, () => {
+  const k = native!
+  const a = new Float32Array(8)
+  const out = new Float32Array(4)
+  const b = new Float32Array(8)
+  assert.throws(() => k.gemm(a, 1, 8, 1, 1, 8, out, 0, 1, 1, null, 0, b, 0, 8, 0), /out of range/)
+  assert.throws(() => k.gemm(a, 0, 8, 1, 5, 8, out, 0, 5, 1, null, 0, b, 0, 8, 0), /range/)
+  assert.throws(() => k.gemm(a, 0, 8, 1, 2, 8, out, 0, 2, 1, null, 0, b, 0, 8, 0), /B out of range/)
+  const idx = new Uint8Array(4)
+  const lut = new Float32Array(16)
+  assert.throws(
+    () => k.lutGemm(a, 0, 8, 1, 2, 8, out, 0, 2, 1, null, 0, idx, 4, lut, 8, 0),
+    /out of range/,
+  )
+  assert.throws(
+    () => k.lutGemm(a, 0, 8, 1, 1, 8, out, 0, 1, 1, null, 0, idx, 4, lut, 0, 0),
+    /bad LUT/,
+  )
+  assert.throws(() => k.roundHalf(a, 0, 9), /bad arguments/)
+})
