@@ -3,6 +3,7 @@
 #include "pool.h"
 
 #include <pthread.h>
+#include <sched.h>
 #include <stdatomic.h>
 #include <stdlib.h>
 #include <unistd.h>
@@ -16,7 +17,14 @@
 #define RELAX() ((void)0)
 #endif
 
-enum { MAX_THREADS = 64, SPINS = 20000 };
+// Spins between yields, and yields before a worker sleeps: on a busy machine (more runnable
+// threads than cores) a spinning thread would keep the one it waits for off the CPU.
+enum { MAX_THREADS = 64, SPIN_BURST = 64, SPIN_YIELDS = 100 };
+
+static void backoff(int *spins) {
+  if (++*spins % SPIN_BURST) RELAX();
+  else sched_yield();
+}
 
 static struct {
   pthread_mutex_t busy;  // held by the thread running a job
@@ -50,8 +58,8 @@ static void *worker(void *arg) {
     unsigned g;
     int spins = 0;
     while ((g = atomic_load(&P.gen)) == seen) {
-      if (++spins < SPINS) {
-        RELAX();
+      if (spins < SPIN_BURST * SPIN_YIELDS) {
+        backoff(&spins);
         continue;
       }
       pthread_mutex_lock(&P.mu);
@@ -142,6 +150,7 @@ void pool_run(pool_task fn, void *ctx, size_t tasks, size_t grain) {
     pthread_mutex_unlock(&P.mu);
   }
   work();
-  while (atomic_load(&P.pending) > 0) RELAX();
+  int spins = 0;
+  while (atomic_load(&P.pending) > 0) backoff(&spins);
   pthread_mutex_unlock(&P.busy);
 }
