@@ -156,8 +156,116 @@ AVX2 static void decode_row(const gemm_job *j, size_t row, float *dst) {
 #undef TAIL
 }
 
+// 6-bit rows with fp16-exact tables: the 64 entries as fp16 split into byte planes, four
+// 16-entry sub-tables per plane, so 32 lookups are eight vpshufb plus blends on bits 4 and 5
+// (a gather of 8 floats costs more than that on current x86 cores).
+typedef struct {
+  __m256i lo[4], hi[4];
+} planes64;
+
+// Returns 0 when some entry is not exactly an fp16 value (the caller then gathers floats).
+INLINE int make_planes64(const float *t, planes64 *pl) {
+  const __m128i sep = _mm_setr_epi8(0, 2, 4, 6, 8, 10, 12, 14, 1, 3, 5, 7, 9, 11, 13, 15);
+  for (int q = 0; q < 4; q++) {
+    __m256 f0 = _mm256_loadu_ps(t + 16 * q), f1 = _mm256_loadu_ps(t + 16 * q + 8);
+    __m128i h0 = _mm256_cvtps_ph(f0, _MM_FROUND_TO_NEAREST_INT);
+    __m128i h1 = _mm256_cvtps_ph(f1, _MM_FROUND_TO_NEAREST_INT);
+    __m256 d0 = _mm256_cmp_ps(_mm256_cvtph_ps(h0), f0, _CMP_NEQ_UQ);
+    __m256 d1 = _mm256_cmp_ps(_mm256_cvtph_ps(h1), f1, _CMP_NEQ_UQ);
+    if (_mm256_movemask_ps(_mm256_or_ps(d0, d1))) return 0;
+    __m128i a = _mm_shuffle_epi8(h0, sep), b = _mm_shuffle_epi8(h1, sep);
+    pl->lo[q] = _mm256_broadcastsi128_si256(_mm_unpacklo_epi64(a, b));
+    pl->hi[q] = _mm256_broadcastsi128_si256(_mm_unpackhi_epi64(a, b));
+  }
+  return 1;
+}
+
+INLINE __m256i pick64(const __m256i *pl, __m256i idx, __m256i m4, __m256i m5) {
+  __m256i a = _mm256_blendv_epi8(_mm256_shuffle_epi8(pl[0], idx), _mm256_shuffle_epi8(pl[1], idx), m4);
+  __m256i b = _mm256_blendv_epi8(_mm256_shuffle_epi8(pl[2], idx), _mm256_shuffle_epi8(pl[3], idx), m4);
+  return _mm256_blendv_epi8(a, b, m5);
+}
+
+// Σ x[k]·W[k] over the first *done columns of a 6-bit row at p (32 columns per step).
+INLINE float dot6(const planes64 *pl, const uint8_t *p, const uint8_t *end, size_t K,
+                  const float *x, size_t *done) {
+  // each 32-bit lane takes 3 bytes = 4 indices; lane 0 of the register reads p, lane 1 p + 12
+  const __m256i sh = _mm256_setr_epi8(0, 1, 2, -1, 3, 4, 5, -1, 6, 7, 8, -1, 9, 10, 11, -1, 0, 1,
+                                      2, -1, 3, 4, 5, -1, 6, 7, 8, -1, 9, 10, 11, -1);
+  const __m256i m0 = _mm256_set1_epi32(0x3f), m1 = _mm256_set1_epi32(0x3f00);
+  const __m256i m2 = _mm256_set1_epi32(0x3f0000), m3 = _mm256_set1_epi32(0x3f000000);
+  __m256 a0 = _mm256_setzero_ps(), a1 = a0, a2 = a0, a3 = a0;
+  size_t k = 0;
+  for (; k + 32 <= K && p + 28 <= end; k += 32, p += 24) {
+    __m256i raw = _mm256_inserti128_si256(
+        _mm256_castsi128_si256(_mm_loadu_si128((const __m128i *)p)),
+        _mm_loadu_si128((const __m128i *)(p + 12)), 1);
+    __m256i v = _mm256_shuffle_epi8(raw, sh);
+    __m256i idx = _mm256_or_si256(
+        _mm256_or_si256(_mm256_and_si256(v, m0), _mm256_and_si256(_mm256_slli_epi32(v, 2), m1)),
+        _mm256_or_si256(_mm256_and_si256(_mm256_slli_epi32(v, 4), m2),
+                        _mm256_and_si256(_mm256_slli_epi32(v, 6), m3)));
+    __m256i m4 = _mm256_slli_epi16(idx, 3), m5 = _mm256_slli_epi16(idx, 2);
+    __m256i lo = pick64(pl->lo, idx, m4, m5), hi = pick64(pl->hi, idx, m4, m5);
+    __m256i ha = _mm256_unpacklo_epi8(lo, hi), hb = _mm256_unpackhi_epi8(lo, hi);
+    a0 = _mm256_fmadd_ps(_mm256_cvtph_ps(_mm256_castsi256_si128(ha)), _mm256_loadu_ps(x + k), a0);
+    a1 = _mm256_fmadd_ps(_mm256_cvtph_ps(_mm256_extracti128_si256(ha, 1)), _mm256_loadu_ps(x + k + 16), a1);
+    a2 = _mm256_fmadd_ps(_mm256_cvtph_ps(_mm256_castsi256_si128(hb)), _mm256_loadu_ps(x + k + 8), a2);
+    a3 = _mm256_fmadd_ps(_mm256_cvtph_ps(_mm256_extracti128_si256(hb, 1)), _mm256_loadu_ps(x + k + 24), a3);
+  }
+  *done = k;
+  return hsum(_mm256_add_ps(_mm256_add_ps(a0, a1), _mm256_add_ps(a2, a3)));
+}
+
+// 4-bit rows with an fp16-exact table: its 16 entries as two fp16 byte planes, one vpshufb
+// each per 32 lookups. Returns 0 when the table is not fp16-exact.
+INLINE int make_planes16(const float *t, __m256i *lo, __m256i *hi) {
+  const __m128i sep = _mm_setr_epi8(0, 2, 4, 6, 8, 10, 12, 14, 1, 3, 5, 7, 9, 11, 13, 15);
+  __m256 f0 = _mm256_loadu_ps(t), f1 = _mm256_loadu_ps(t + 8);
+  __m128i h0 = _mm256_cvtps_ph(f0, _MM_FROUND_TO_NEAREST_INT);
+  __m128i h1 = _mm256_cvtps_ph(f1, _MM_FROUND_TO_NEAREST_INT);
+  __m256 d0 = _mm256_cmp_ps(_mm256_cvtph_ps(h0), f0, _CMP_NEQ_UQ);
+  __m256 d1 = _mm256_cmp_ps(_mm256_cvtph_ps(h1), f1, _CMP_NEQ_UQ);
+  if (_mm256_movemask_ps(_mm256_or_ps(d0, d1))) return 0;
+  __m128i a = _mm_shuffle_epi8(h0, sep), b = _mm_shuffle_epi8(h1, sep);
+  *lo = _mm256_broadcastsi128_si256(_mm_unpacklo_epi64(a, b));
+  *hi = _mm256_broadcastsi128_si256(_mm_unpackhi_epi64(a, b));
+  return 1;
+}
+
+// Σ over the first *done bytes (2 columns each) of a 4-bit row: low nibbles pair with xe, high
+// nibbles with xo. Register lane 0 holds the low nibbles of 16 bytes, lane 1 the high ones.
+INLINE float dot4h(__m256i pl, __m256i ph, const uint8_t *p, size_t h, const float *xe,
+                   const float *xo, size_t *done) {
+  const __m128i m = _mm_set1_epi8(15);
+  __m256 a0 = _mm256_setzero_ps(), a1 = a0, a2 = a0, a3 = a0;
+  size_t i = 0;
+  for (; i + 16 <= h; i += 16) {
+    __m128i v = _mm_loadu_si128((const __m128i *)(p + i));
+    __m256i idx = _mm256_inserti128_si256(_mm256_castsi128_si256(_mm_and_si128(v, m)),
+                                          _mm_and_si128(_mm_srli_epi16(v, 4), m), 1);
+    __m256i lo = _mm256_shuffle_epi8(pl, idx), hi = _mm256_shuffle_epi8(ph, idx);
+    __m256i ha = _mm256_unpacklo_epi8(lo, hi), hb = _mm256_unpackhi_epi8(lo, hi);
+    a0 = _mm256_fmadd_ps(_mm256_cvtph_ps(_mm256_castsi256_si128(ha)), _mm256_loadu_ps(xe + i), a0);
+    a1 = _mm256_fmadd_ps(_mm256_cvtph_ps(_mm256_extracti128_si256(ha, 1)), _mm256_loadu_ps(xo + i), a1);
+    a2 = _mm256_fmadd_ps(_mm256_cvtph_ps(_mm256_castsi256_si128(hb)), _mm256_loadu_ps(xe + i + 8), a2);
+    a3 = _mm256_fmadd_ps(_mm256_cvtph_ps(_mm256_extracti128_si256(hb, 1)), _mm256_loadu_ps(xo + i + 8), a3);
+  }
+  *done = i;
+  return hsum(_mm256_add_ps(_mm256_add_ps(a0, a1), _mm256_add_ps(a2, a3)));
+}
+
 AVX2 static float lut_dot(const gemm_job *j, size_t row, const float *x, const float *xe,
                           const float *xo) {
+  __m256i pl4, ph4;
+  if (j->bits == 4 && xe && make_planes16(lut_row(j, row), &pl4, &ph4)) {
+    const float *t = lut_row(j, row);
+    const uint8_t *p = j->idx + row * (j->K / 2);
+    size_t i, h = j->K / 2;
+    float s = dot4h(pl4, ph4, p, h, xe, xo, &i);
+    for (; i < h; i++) s += xe[i] * t[p[i] & 15] + xo[i] * t[p[i] >> 4];
+    return s;
+  }
   if (j->bits == 4 && xe) {
     // x split into even/odd halves: low nibbles pair with xe, high nibbles with xo
     const float *t = lut_row(j, row);
@@ -179,6 +287,14 @@ AVX2 static float lut_dot(const gemm_job *j, size_t row, const float *x, const f
     }
     float s = hsum(_mm256_add_ps(_mm256_add_ps(a0, a1), _mm256_add_ps(a2, a3)));
     for (; i < h; i++) s += xe[i] * t[p[i] & 15] + xo[i] * t[p[i] >> 4];
+    return s;
+  }
+  planes64 pl;
+  if (j->bits == 6 && (row * j->K * 6) % 8 == 0 && make_planes64(lut_row(j, row), &pl)) {
+    const float *t = lut_row(j, row);
+    size_t k;
+    float s = dot6(&pl, j->idx + row * j->K * 6 / 8, j->idx + j->idx_bytes, j->K, x, &k);
+    for (; k < j->K; k++) s += x[k] * t[index_at(j->idx, 6, row * j->K + k)];
     return s;
   }
   float small[8] = {0};
