@@ -1,6 +1,7 @@
 // Node-API binding of the run-time kernels (src/runtime/native.ts is the TypeScript side):
 //   gemm(a, aOff, lda, M, N, K, out, outOff, rs, cs, bias, biasOff, b, bOff, ldb, bKN)
 //   lutGemm(a, aOff, lda, M, N, K, out, outOff, rs, cs, bias, biasOff, idx, bits, lut, rpg, row0)
+//   hgemm(a, aOff, lda, M, N, K, out, outOff, rs, cs, bias, biasOff, bh, bOff, ldb)
 //   roundHalf(f, start, end)
 //   info() -> { isa, threads };  setThreads(n) -> n
 // Float arrays are Float32Array, idx a Uint8Array, bias a Float32Array or null. Every element a
@@ -104,6 +105,25 @@ static napi_value Gemm(napi_env env, napi_callback_info info) {
   return run(env, "gemm", &j);
 }
 
+static napi_value Hgemm(napi_env env, napi_callback_info info) {
+  size_t argc = 15;
+  napi_value argv[15];
+  if (napi_get_cb_info(env, info, &argc, argv, NULL, NULL) != napi_ok || argc != 15)
+    return fail(env, "hgemm", "expected 15 arguments");
+  args_t a = {env, argv, "hgemm", 0};
+  gemm_job j = {0};
+  if (!head(&a, &j)) return fail(env, "hgemm", "bad arguments or A/out/bias out of range");
+  size_t nb;
+  const uint16_t *bh = arr(&a, 12, napi_uint16_array, &nb, 0);
+  double bOff = num(&a, 13), ldb = num(&a, 14);
+  if (a.bad) return fail(env, "hgemm", "bad B arguments");
+  if (j.M > 0 && j.N > 0 && j.K > 0 && bOff + (j.N - 1.0) * ldb + j.K > (double)nb)
+    return fail(env, "hgemm", "B out of range");
+  j.bh = bh + (size_t)bOff;
+  j.ldb = (size_t)ldb;
+  return run(env, "hgemm", &j);
+}
+
 static napi_value LutGemm(napi_env env, napi_callback_info info) {
   size_t argc = 17;
   napi_value argv[17];
@@ -172,8 +192,8 @@ NAPI_MODULE_INIT() {
   static const struct {
     const char *name;
     napi_callback fn;
-  } fns[] = {{"gemm", Gemm},         {"lutGemm", LutGemm}, {"roundHalf", RoundHalf},
-             {"info", Info},         {"setThreads", SetThreads}};
+  } fns[] = {{"gemm", Gemm},         {"hgemm", Hgemm}, {"lutGemm", LutGemm},
+             {"roundHalf", RoundHalf}, {"info", Info},   {"setThreads", SetThreads}};
   for (size_t i = 0; i < sizeof fns / sizeof fns[0]; i++) {
     napi_value f;
     if (napi_create_function(env, fns[i].name, NAPI_AUTO_LENGTH, fns[i].fn, NULL, &f) != napi_ok ||

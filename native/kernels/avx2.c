@@ -330,6 +330,30 @@ AVX2 static float dot(const float *a, const float *b, size_t K) {
   return s;
 }
 
+AVX2 static float dot_h(const float *a, const uint16_t *h, size_t K) {
+  __m256 a0 = _mm256_setzero_ps(), a1 = a0, a2 = a0, a3 = a0;
+  size_t k = 0;
+#define H8(o) _mm256_cvtph_ps(_mm_loadu_si128((const __m128i *)(h + k + (o))))
+  for (; k + 32 <= K; k += 32) {
+    a0 = _mm256_fmadd_ps(_mm256_loadu_ps(a + k), H8(0), a0);
+    a1 = _mm256_fmadd_ps(_mm256_loadu_ps(a + k + 8), H8(8), a1);
+    a2 = _mm256_fmadd_ps(_mm256_loadu_ps(a + k + 16), H8(16), a2);
+    a3 = _mm256_fmadd_ps(_mm256_loadu_ps(a + k + 24), H8(24), a3);
+  }
+  for (; k + 8 <= K; k += 8) a0 = _mm256_fmadd_ps(_mm256_loadu_ps(a + k), H8(0), a0);
+#undef H8
+  float s = hsum(_mm256_add_ps(_mm256_add_ps(a0, a1), _mm256_add_ps(a2, a3)));
+  for (; k < K; k++) s += a[k] * _cvtsh_ss(h[k]);
+  return s;
+}
+
+AVX2 static void halfs(const uint16_t *h, float *dst, size_t K) {
+  size_t k = 0;
+  for (; k + 8 <= K; k += 8)
+    _mm256_storeu_ps(dst + k, _mm256_cvtph_ps(_mm_loadu_si128((const __m128i *)(h + k))));
+  for (; k < K; k++) dst[k] = _cvtsh_ss(h[k]);
+}
+
 AVX2 static void round_half_avx2(float *f, size_t n) {
   size_t i = 0;
   for (; i + 8 <= n; i += 8) {
@@ -339,5 +363,6 @@ AVX2 static void round_half_avx2(float *f, size_t n) {
   if (i < n) ISA_GENERIC.round_half(f + i, n - i);
 }
 
-const isa_kernels ISA_AVX2 = {"avx2", micro, decode_row, lut_dot, dot, round_half_avx2};
+const isa_kernels ISA_AVX2 = {"avx2", micro,  decode_row, lut_dot,
+                               dot,    dot_h,  halfs,      round_half_avx2};
 #endif

@@ -56,6 +56,29 @@ static float dot_c(const float *a, const float *b, size_t K) {
   return s;
 }
 
+static float half_c(uint16_t h) {
+  uint32_t sign = (uint32_t)(h & 0x8000) << 16, e = (h >> 10) & 31, m = h & 1023, x;
+  if (e == 31) x = sign | 0x7f800000u | (m << 13);
+  else if (e) x = sign | ((e + 112) << 23) | (m << 13);
+  else {
+    float f = (float)m * (1.0f / 16777216.0f);  // subnormal: m · 2^-24
+    return sign ? -f : f;
+  }
+  float f;
+  memcpy(&f, &x, 4);
+  return f;
+}
+
+static float dot_h_c(const float *a, const uint16_t *h, size_t K) {
+  float s = 0;
+  for (size_t k = 0; k < K; k++) s += a[k] * half_c(h[k]);
+  return s;
+}
+
+static void halfs_c(const uint16_t *h, float *dst, size_t K) {
+  for (size_t k = 0; k < K; k++) dst[k] = half_c(h[k]);
+}
+
 static void round_half_c(float *f, size_t n) {
   for (size_t i = 0; i < n; i++) {
     uint32_t x;
@@ -75,7 +98,8 @@ static void round_half_c(float *f, size_t n) {
   }
 }
 
-const isa_kernels ISA_GENERIC = {"generic", micro_c, decode_row_c, lut_dot_c, dot_c, round_half_c};
+const isa_kernels ISA_GENERIC = {"generic", micro_c,  decode_row_c, lut_dot_c,
+                                  dot_c,     dot_h_c,  halfs_c,      round_half_c};
 
 // ---- dispatch -------------------------------------------------------------------------------
 
@@ -134,8 +158,9 @@ static void rows_task(void *arg, size_t b0, size_t b1) {
   const gemm_job *j = c->j;
   size_t n1 = b1 * NR < j->N ? b1 * NR : j->N;
   for (size_t n = b0 * NR; n < n1; n++) {
-    float v = j->b ? c->k->dot(j->a, j->b + n * j->ldb, j->K)
-                   : c->k->lut_dot(j, j->row0 + n, j->a, c->xe, c->xo);
+    float v = j->b    ? c->k->dot(j->a, j->b + n * j->ldb, j->K)
+              : j->bh ? c->k->dot_h(j->a, j->bh + n * j->ldb, j->K)
+                      : c->k->lut_dot(j, j->row0 + n, j->a, c->xe, c->xo);
     store(j, 0, n, v);
   }
 }
@@ -145,7 +170,7 @@ static void panel_task(void *arg, size_t b0, size_t b1) {
   run_ctx *c = arg;
   const gemm_job *j = c->j;
   const size_t K = j->K;
-  float *buf = scratch(K * NR + MR * NR + (j->b ? 0 : K));
+  float *buf = scratch(K * NR + MR * NR + K);
   if (!buf) {
     atomic_store(&c->oom, 1);
     return;
@@ -160,7 +185,8 @@ static void panel_task(void *arg, size_t b0, size_t b1) {
     } else {
       for (size_t q = 0; q < nb; q++) {
         const float *src = j->b ? j->b + (n0 + q) * j->ldb : row;
-        if (!j->b) c->k->decode_row(j, j->row0 + n0 + q, row);
+        if (j->bh) c->k->halfs(j->bh + (n0 + q) * j->ldb, row, K);
+        else if (!j->b) c->k->decode_row(j, j->row0 + n0 + q, row);
         for (size_t k = 0; k < K; k++) P[k * NR + q] = src[k];
       }
     }
@@ -180,7 +206,7 @@ int gemm_run(const gemm_job *j) {
   int threads = pool_threads();
   int rowwise = j->M == 1 && !(j->b && j->b_kn);
   float *split = NULL;
-  if (rowwise && !j->b && j->bits == 4 && j->K % 2 == 0) {
+  if (rowwise && !j->b && !j->bh && j->bits == 4 && j->K % 2 == 0) {
     size_t h = j->K / 2;
     split = malloc((2 * h + 1) * sizeof(float));
     if (!split) return 0;

@@ -1,6 +1,7 @@
 // C = A · Bᵀ (+ bias) in float32 with float32 accumulation, B dense or palettized (LUT).
 //   out[m·rs + n·cs] = Σ_k A[m·lda + k] · B(n, k) + bias[n]      m < M, n < N, k < K
-// Dense B(n, k) is b[n·ldb + k] ("NK", a weight) or b[k·ldb + n] ("KN", matmul's y).
+// Dense B(n, k) is b[n·ldb + k] ("NK", a weight) or b[k·ldb + n] ("KN", matmul's y); fp16 B
+// (bh, the bits of a float16 weight kept as it is stored) is bh[n·ldb + k].
 // LUT B(n, k) = lut[⌊(row0 + n) / rpg⌋ · 2^bits + index((row0 + n)·K + k)], indices packed
 // LSB-first at `bits` bits each, as in a CoreML constexpr_lut_to_dense with one table per group
 // of rpg output channels. Callers check every range against the arrays (addon.c does).
@@ -16,7 +17,8 @@ typedef struct {
   float *out;
   size_t rs, cs;
   const float *bias;  // NULL: none
-  const float *b;     // dense B, or NULL for LUT
+  const float *b;     // dense B, or NULL
+  const uint16_t *bh; // fp16 B, or NULL
   size_t ldb;
   int b_kn;
   const uint8_t *idx;  // LUT B

@@ -17,6 +17,10 @@ typedef struct {
   float (*lut_dot)(const gemm_job *j, size_t row, const float *x, const float *xe, const float *xo);
   /** Σ_k a[k] · b[k]. */
   float (*dot)(const float *a, const float *b, size_t K);
+  /** Σ_k a[k] · float(h[k]) for fp16 bits h. */
+  float (*dot_h)(const float *a, const uint16_t *h, size_t K);
+  /** dst[k] = float(h[k]). */
+  void (*halfs)(const uint16_t *h, float *dst, size_t K);
   void (*round_half)(float *f, size_t n);
 } isa_kernels;
 

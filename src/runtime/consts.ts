@@ -8,6 +8,7 @@ import { isStatic } from '../mil/types.js'
 import { isLazy, materialize, PackedBits, type ArrayData } from '../mil/value.js'
 import { halfsToFloats } from '../util/fp16.js'
 import { UsageError } from '../util/errors.js'
+import { HALF_WEIGHT_MIN, HalfWeight } from './half.js'
 import { LutWeight } from './lut.js'
 import { roundHalfInPlace } from './round.js'
 import type { RuntimeDType, Tensor, TensorData } from './tensor.js'
@@ -96,6 +97,11 @@ export function constTensor(v: Var, cache: ConstCache, fp16 = false, compressed 
     return packed
   }
   let out: Tensor
+  const half = compressed ? halfWeight(v) : undefined
+  if (half) {
+    if (ck) cache.set(ck, half)
+    return half
+  }
   if (op.type === 'const') {
     const [dtype, data] = fromArrayData(materialize(op.value!), t.dtype, v.name)
     out = { dtype, shape: t.shape as number[], data }
@@ -112,6 +118,17 @@ export function constTensor(v: Var, cache: ConstCache, fp16 = false, compressed 
   }
   if (ck) cache.set(ck, out)
   return out
+}
+
+/** A large fp16 `const` of rank ≥ 2 (a weight) as a HalfWeight that keeps its fp16 bits. */
+function halfWeight(v: Var): HalfWeight | undefined {
+  const op = v.producer!
+  const t = tensorTypeOf(v)
+  if (op.type !== 'const' || t.dtype !== 'fp16' || t.shape.length < 2 || !isStatic(t.shape)) return
+  const shape = t.shape as number[]
+  if (shape.reduce((a, b) => a * b, 1) < HALF_WEIGHT_MIN) return
+  const d = materialize(op.value!)
+  return d instanceof Uint16Array ? new HalfWeight(shape, d) : undefined
 }
 
 function retype(dtype: RuntimeDType, values: Float32Array): TensorData {

@@ -9,6 +9,7 @@ import { gemmNTNaive } from './gemm.js'
 import { LutWeight } from './lut.js'
 import { nativeKernels, type NativeKernels } from './native.js'
 import { roundHalfInPlace } from './round.js'
+import { halfsToFloats } from '../util/fp16.js'
 
 const native = nativeKernels()
 const skip = native ? false : 'native kernels not built (npm run build:native)'
@@ -183,6 +184,55 @@ test('gemm equals gemmNTNaive for B as [N, K] and as [K, N]', { skip }, () => {
     k.gemm(a, 0, K, M, N, K, out, 0, N, 1, bias ?? null, 0, bt, 0, N, 1)
     check((m, n) => out[m * N + n], ref, c)
   }
+})
+
+test('hgemm equals gemmNTNaive over the fp16 weights it decodes', { skip }, () => {
+  const k = native!
+  let seed = 200
+  for (const [M, N, K] of [
+    [1, 1, 1],
+    [1, 40, 70],
+    [1, 33, 576],
+    [5, 17, 9],
+    [64, 40, 100],
+  ]) {
+    const r = rng(seed++)
+    const c = { M, N, K, bits: 0, rpg: 1, row0: 0, bias: seed % 2 === 0, strided: seed % 3 === 0 }
+    const a = randomFloats(M * K, r)
+    // fp16 bits of every kind: normal, subnormal, zero, both signs (no inf/NaN)
+    const bits = Uint16Array.from(
+      { length: (N + 2) * K },
+      () => Math.floor(((r() + 1) / 2) * 0x7bff) | (r() < 0 ? 0x8000 : 0),
+    )
+    const b = halfsToFloats(bits).subarray(2 * K)
+    const bias = c.bias ? randomFloats(N, r) : undefined
+    const ref = reference(a, b, c, bias)
+    const [rs, cs] = c.strided ? [1, M] : [N, 1]
+    const out = new Float32Array(M * N).fill(NaN)
+    k.hgemm(a, 0, K, M, N, K, out, 0, rs, cs, bias ?? null, 0, bits, 2 * K, K)
+    check((m, n) => out[m * rs + n * cs], ref, c)
+  }
+  assert.throws(
+    () =>
+      k.hgemm(
+        new Float32Array(4),
+        0,
+        4,
+        1,
+        2,
+        4,
+        new Float32Array(2),
+        0,
+        2,
+        1,
+        null,
+        0,
+        new Uint16Array(7),
+        0,
+        4,
+      ),
+    /B out of range/,
+  )
 })
 
 test('roundHalf equals roundHalfInPlace', { skip }, () => {

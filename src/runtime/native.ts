@@ -29,6 +29,24 @@ export interface NativeKernels {
     ldb: number,
     bKN: number,
   ): void
+  /** The same with fp16 B: B(n, k) = float(bh[bOff + n·ldb + k]). */
+  hgemm(
+    a: F32,
+    aOff: number,
+    lda: number,
+    M: number,
+    N: number,
+    K: number,
+    out: F32,
+    outOff: number,
+    rs: number,
+    cs: number,
+    bias: F32 | null,
+    biasOff: number,
+    bh: Uint16Array,
+    bOff: number,
+    ldb: number,
+  ): void
   /** The same with B(n, k) = lut[⌊(row0 + n) / rpg⌋·2^bits + index((row0 + n)·K + k)]. */
   lutGemm(
     a: F32,

@@ -1,6 +1,7 @@
 // conv, linear, matmul (format doc §6.2–§6.4). All three reduce to gemmNT (C = A·Bᵀ); conv
 // builds the A side with im2col unless it is a plain 1×1 conv, which is a matrix product as is.
 import { gemm, gemmNTRows, transpose2d, type GemmArgs } from '../gemm.js'
+import { HalfWeight } from '../half.js'
 import { LutWeight } from '../lut.js'
 import { nativeKernels } from '../native.js'
 import type { Kernel, KernelCall } from '../kernel.js'
@@ -23,6 +24,7 @@ const linear: Kernel = (k) => {
 /** out = A · W[row0 .. row0+N)ᵀ for a dense or a packed (LUT) weight. */
 function product(k: KernelCall, w: NumericTensor, row0: number, g: Omit<GemmArgs, 'b' | 'bOff'>) {
   if (w instanceof LutWeight && nativeLut(w, row0, g)) return
+  if (w instanceof HalfWeight && nativeHalf(w, row0, g)) return
   if (w instanceof LutWeight && g.M === 1 && w.rowTables) {
     w.gemv(g.a, g.aOff, row0, g.N, g.out, g.outOff, g.colStride ?? 1, g.bias)
   } else if (w instanceof LutWeight) {
@@ -31,6 +33,32 @@ function product(k: KernelCall, w: NumericTensor, row0: number, g: Omit<GemmArgs
     }
     gemmNTRows({ ...g, b: EMPTY, bOff: 0 }, rows, k.scratch(8 * g.K, 2))
   } else gemm({ ...g, b: w.data, bOff: row0 * g.K })
+}
+
+/** An fp16 weight's product on the native hgemm, reading its fp16 bits. */
+function nativeHalf(w: HalfWeight, row0: number, g: Omit<GemmArgs, 'b' | 'bOff'>): boolean {
+  const nk = nativeKernels()
+  const { a, out, bias, K, M, N } = g
+  if (!nk || !(a instanceof Float32Array) || !(out instanceof Float32Array)) return false
+  if (bias && !(bias instanceof Float32Array)) return false
+  nk.hgemm(
+    a,
+    g.aOff,
+    K,
+    M,
+    N,
+    K,
+    out,
+    g.outOff,
+    g.rowStride ?? N,
+    g.colStride ?? 1,
+    bias ?? null,
+    0,
+    w.bits,
+    row0 * K,
+    K,
+  )
+  return true
 }
 
 /** A packed weight's product on the native lutGemm, when it and the arrays fit it. */
