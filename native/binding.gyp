@@ -12,7 +12,7 @@
       "target_name": "anemll_kernels",
       "sources": ["kernels/addon.c", "kernels/gemm.c", "kernels/avx2.c", "kernels/pool.c"],
       "cflags": ["-O3", "-std=gnu11", "-pthread", "-fno-fast-math", "-Wall", "-Wextra"],
-      "libraries": ["-lm", "-pthread"],
+      "libraries": ["-lm", "-ldl", "-pthread"],
       "xcode_settings": {
         "OTHER_CFLAGS": ["-O3", "-std=gnu11", "-fno-fast-math"]
       }

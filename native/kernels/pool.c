@@ -1,6 +1,9 @@
 // Worker threads spin briefly after a job (the next op usually follows within microseconds during
 // decoding) and then sleep on a condition variable, so an idle process costs no CPU.
+#define _GNU_SOURCE  // dladdr
 #include "pool.h"
+
+#include <dlfcn.h>
 
 #include <pthread.h>
 #include <sched.h>
@@ -98,9 +101,18 @@ static int grow(int n) {
   return P.started + 1;
 }
 
+// Node unloads an addon when the last worker_thread that loaded it exits; our threads would then
+// run unmapped code. Opening ourselves once more with RTLD_NODELETE keeps the library mapped.
+static void pin_library(void) {
+  Dl_info info;
+  if (dladdr((void *)pin_library, &info) && info.dli_fname)
+    dlopen(info.dli_fname, RTLD_NOW | RTLD_NODELETE);
+}
+
 static void ensure_init(void) {
   if (P.init) return;
   P.init = 1;
+  pin_library();
   P.limit = grow(cores());
 }
 

@@ -155,8 +155,7 @@ export class Executable {
     opts: RunOptions = {},
   ): Record<string, Tensor> {
     const plan = this.#plan
-    const vals: (Tensor | undefined)[] = new Array(plan.slotCount)
-    for (const [s, t] of plan.consts) vals[s] = t
+    const vals = plan.constVals.slice()
     for (const info of this.inputs) {
       const t = inputs[info.name]
       if (!t)
@@ -178,26 +177,28 @@ export class Executable {
     const refs = new Map<object, number>()
     const env = this.#env(state)
     const watch = watcher(opts)
-    for (let i = 0; i < plan.steps.length; i++) {
-      const st = plan.steps[i]
+    const steps = plan.steps
+    for (let i = 0; i < steps.length; i++) {
+      const st = steps[i]
       const call = st.call
       call.env = env
-      const args: Record<string, Tensor | Tensor[]> = {}
-      for (const [p, s] of Object.entries(st.args))
-        args[p] = typeof s === 'number' ? vals[s]! : s.map((x) => vals[x]!)
-      call.args = args
-      call.inPlace = st.plannedInPlace || this.#canUpdateInPlace(st, i, args, refs)
+      bindArgs(st, vals)
+      call.inPlace = st.plannedInPlace || (st.mayUpdate && this.#canUpdateInPlace(st, refs))
       const t0 = PROFILE ? performance.now() : 0
-      const outs = this.#finish(call, st.kernel(call), st.round as boolean[])
+      const outs = st.kernel(call)
+      this.#finish(call, outs, st.round)
       if (PROFILE) profileAdd(call.op.type, t0, outs)
-      outs.forEach((t, j) => {
+      for (let j = 0; j < outs.length; j++) {
+        const t = outs[j]
         const s = st.outputs[j]
         vals[s] = t
         const key = bufferOf(t)
         refs.set(key, (refs.get(key) ?? 0) + 1)
         if (watch?.(plan.names[s])) opts.onVar!(plan.names[s], cloneTensor(t), call.op.type)
-      })
-      for (const s of st.release) {
+      }
+      const release = st.release
+      for (let r = 0; r < release.length; r++) {
+        const s = release[r]
         const key = bufferOf(vals[s]!)
         const n = refs.get(key)
         vals[s] = undefined
@@ -215,38 +216,33 @@ export class Executable {
       const t = vals[s]!
       if (this.#pool.owns(t.data)) {
         this.#pool.disown(t.data as NumericTensor['data'])
-        result[name] = t
+        // kernels may share shape arrays across runs (memo): the caller gets its own
+        result[name] = { dtype: t.dtype, shape: [...t.shape], data: t.data }
       } else result[name] = cloneTensor(t)
     }
     return result
   }
 
   /** slice_update may overwrite x when x's buffer is a pool temp read by nobody after this step. */
-  #canUpdateInPlace(
-    st: Step,
-    i: number,
-    args: Record<string, Tensor | Tensor[]>,
-    refs: Map<object, number>,
-  ) {
-    if (st.call.op.type !== 'slice_update') return false
-    const x = args.x as Tensor
-    const xs = st.args.x as number
+  #canUpdateInPlace(st: Step, refs: Map<object, number>) {
+    const x = st.call.args.x as Tensor
     return (
       this.#pool.owns(x.data) &&
       refs.get(bufferOf(x)) === 1 &&
-      this.#plan.steps[i].release.includes(xs)
+      st.release.includes(st.args.x as number)
     )
   }
 
   /** Rounds fp16 outputs and, in strict mode, reports the first overflow or NaN. */
-  #finish(call: Call, outs: Tensor[], round: boolean[]): Tensor[] {
-    outs.forEach((t, j) => {
+  #finish(call: Call, outs: Tensor[], round: readonly boolean[]): Tensor[] {
+    for (let j = 0; j < outs.length; j++) {
+      const t = outs[j]
       if (round[j]) roundHalf(t.data as Float32Array)
-      if (!this.#strict) return
+      if (!this.#strict) continue
       const inputs = Object.values(call.args).flat() as Tensor[]
       const issue = fp16Issue(call.op.outputs[j]?.name ?? call.varName, call.op.type, t, inputs)
       if (issue) throw new Fp16RangeError(issue)
-    })
+    }
     return outs
   }
 
@@ -278,6 +274,20 @@ export class Executable {
         if (!state) throw new UsageError(`function '${this.name}' needs a State`)
         return state.get(name)
       },
+    }
+  }
+}
+
+/** Points the step's call at this run's tensors (its args object and lists are reused). */
+function bindArgs(st: Step, vals: readonly (Tensor | undefined)[]) {
+  const args = st.call.args
+  const { params, slots } = st
+  for (let a = 0; a < params.length; a++) {
+    const s = slots[a]
+    if (typeof s === 'number') args[params[a]] = vals[s]
+    else {
+      const list = args[params[a]] as (Tensor | undefined)[]
+      for (let j = 0; j < s.length; j++) list[j] = vals[s[j]]
     }
   }
 }

@@ -47,6 +47,14 @@ export interface KernelCall {
   scratch(n: number, slot?: number): Float32Array
   /** The tensor of a state parameter (read_state.input); writes go to the State. */
   state(param: string): NumericTensor
+  /**
+   * A value derived from the bound inputs, computed by `make` on the first call and again only when
+   * the key changes: every input's shape, plus the values of every input not named in `shapeOnly`
+   * (pass the big data inputs there). A step runs with the same shapes on every run, so kernels
+   * keep their broadcast plans, offset tables and output shapes here. One memo per kernel; `make`
+   * must not capture input data (only shapes and parameter values).
+   */
+  memo<T>(shapeOnly: readonly string[], make: () => T): T
   /** Set by the planner when input `x` may be overwritten (slice_update into a KV cache). */
   readonly inPlace: boolean
   fail(msg: string): never

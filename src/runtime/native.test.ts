@@ -3,6 +3,8 @@
 // another order differs from float64 by rounding only, so products are compared within a bound
 // scaled by Σ|a·b| of each output.
 import { test } from 'node:test'
+import { spawnSync } from 'node:child_process'
+import { fileURLToPath } from 'node:url'
 import assert from 'node:assert/strict'
 import { PackedBits } from '../mil/value.js'
 import { gemmNTNaive } from './gemm.js'
@@ -274,6 +276,31 @@ test('roundHalf equals roundHalfInPlace', { skip }, () => {
   native!.roundHalf(nan, 0, 2)
   assert.ok(Number.isNaN(nan[0]))
 })
+
+test(
+  'the pool outlives a worker_thread that loaded the kernels (no unload under running threads)',
+  { skip },
+  () => {
+    // Node unloads an addon when the last worker that loaded it exits; the pool's threads must
+    // not be left running unmapped code (this crashed before the library pinned itself).
+    const addon = fileURLToPath(
+      new URL('../../native/build/Release/anemll_kernels.node', import.meta.url),
+    )
+    const worker = `
+    const { createRequire } = require('node:module')
+    const k = createRequire(${JSON.stringify(addon)})(${JSON.stringify(addon)})
+    k.setThreads(2)
+    const a = new Float32Array(64 * 512).fill(1), b = new Float32Array(512 * 512).fill(1)
+    const out = new Float32Array(64 * 512)
+    for (let i = 0; i < 20; i++) k.gemm(a, 0, 512, 64, 512, 512, out, 0, 512, 1, null, 0, b, 0, 512, 0)`
+    const main = `
+    const { Worker } = require('node:worker_threads')
+    const w = new Worker(${JSON.stringify(worker)}, { eval: true })
+    w.on('exit', (c) => { if (c) process.exit(c); setTimeout(() => process.exit(0), 300) })`
+    const r = spawnSync(process.execPath, ['-e', main], { encoding: 'utf8' })
+    assert.equal(r.status, 0, `exit ${r.status} signal ${r.signal} ${r.stderr}`)
+  },
+)
 
 test('the kernels refuse ranges outside their arrays', { skip }, () => {
   const k = native!

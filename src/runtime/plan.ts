@@ -17,12 +17,17 @@ export interface Step {
   readonly kernel: (typeof KERNELS)[string]
   /** Parameter → slot (an array for variadic parameters). */
   readonly args: Readonly<Record<string, number | readonly number[]>>
+  /** The same as two parallel lists, for the run loop. */
+  readonly params: readonly string[]
+  readonly slots: readonly (number | readonly number[])[]
   /** Slot of each output var (-1 when the op has no outputs). */
   readonly outputs: readonly number[]
   /** Outputs to round to fp16 after the kernel. */
   readonly round: readonly boolean[]
   /** Slots whose last reader is this step. */
   readonly release: number[]
+  /** A slice_update: x may be updated in place when it is a pool temp nobody reads after. */
+  readonly mayUpdate: boolean
   /** The planner proved the KV-cache pattern: x (or the state) may be used in place. */
   plannedInPlace: boolean
 }
@@ -31,6 +36,8 @@ export interface Plan {
   readonly slotCount: number
   /** Slots holding constants, filled before every run. */
   readonly consts: ReadonlyMap<number, Tensor>
+  /** The same as a slot array (undefined for non-constant slots), copied to start a run. */
+  readonly constVals: readonly (Tensor | undefined)[]
   readonly inputSlots: ReadonlyMap<string, number>
   readonly outputSlots: readonly (readonly [string, number])[]
   readonly steps: readonly Step[]
@@ -140,8 +147,27 @@ export function planFunction(fn: MilFunction, opts: PlanOptions): Plan {
     }
     const args: Record<string, number | number[]> = {}
     for (const [p, x] of inputs) args[p] = Array.isArray(x) ? x.map(slotOf) : slotOf(x as Var)
+    // constant params never change between runs: the kernel's memo need not compare them
+    call.constParams = new Set(
+      inputs.filter(([, x]) => [x].flat().every((v) => constOf(v as Var))).map(([p]) => p),
+    )
+    // one args object per call, rebound in place by every run (lists keep their arrays)
+    call.args = Object.fromEntries(
+      Object.entries(args).map(([p, a]) => [p, typeof a === 'number' ? undefined : []]),
+    )
     const outputs = op.outputs.length ? op.outputs.map(slotOf) : [-1]
-    steps.push({ call, kernel, args, outputs, round, release: [], plannedInPlace: false })
+    steps.push({
+      call,
+      kernel,
+      args,
+      params: Object.keys(args),
+      slots: Object.values(args),
+      outputs,
+      round,
+      release: [],
+      mayUpdate: op.type === 'slice_update',
+      plannedInPlace: false,
+    })
   }
 
   const constSlots = new Map<number, Tensor>()
@@ -166,7 +192,17 @@ export function planFunction(fn: MilFunction, opts: PlanOptions): Plan {
     steps,
     outputSlots.map(([, s]) => s),
   )
-  return { slotCount: names.length, consts: constSlots, inputSlots, outputSlots, steps, names }
+  const constVals = new Array<Tensor | undefined>(names.length).fill(undefined)
+  for (const [s, t] of constSlots) constVals[s] = t
+  return {
+    slotCount: names.length,
+    consts: constSlots,
+    constVals,
+    inputSlots,
+    outputSlots,
+    steps,
+    names,
+  }
 }
 
 /** Each temp slot is released after its last reader (or at once when nothing reads it). */

@@ -3,8 +3,11 @@
 // out again to a later op of the same or a later run that needs the same storage type and length.
 import { storageOf, type NumericData, type RuntimeDType } from './tensor.js'
 
+type Ctor = ReturnType<typeof storageOf>
+
 export class BufferPool {
-  readonly #free = new Map<string, NumericData[]>()
+  /** Free buffers by storage type, then by length (no string keys on the hot path). */
+  readonly #free = new Map<Ctor, Map<number, NumericData[]>>()
   /** Buffer → the array this pool made over it. */
   readonly #owners = new WeakMap<object, NumericData>()
 
@@ -13,8 +16,7 @@ export class BufferPool {
 
   get(dtype: Exclude<RuntimeDType, 'string'>, n: number): NumericData {
     const ctor = storageOf(dtype)
-    const list = this.#free.get(`${ctor.name}:${n}`)
-    const reused = list?.pop()
+    const reused = this.#free.get(ctor)?.get(n)?.pop()
     if (reused) {
       if (this.poison) reused.fill(reused instanceof Float32Array ? NaN : 0x5a)
       return reused
@@ -35,10 +37,12 @@ export class BufferPool {
   }
 
   put(d: NumericData): void {
-    const key = `${d.constructor.name}:${d.length}`
-    const list = this.#free.get(key)
+    const ctor = d.constructor as Ctor
+    let byLength = this.#free.get(ctor)
+    if (!byLength) this.#free.set(ctor, (byLength = new Map()))
+    const list = byLength.get(d.length)
     if (list) list.push(d)
-    else this.#free.set(key, [d])
+    else byLength.set(d.length, [d])
   }
 
   /** The buffer leaves the pool for good (handed to the caller as an output). */

@@ -3,8 +3,7 @@
 // transformers in float32 (goldens from test/fixtures/hf-goldens/make_smollm2_goldens.py).
 // Chat prompts rendered with the model's own template: the first 32 greedy tokens must be equal;
 // top-1 agreement and logit cosine with llama.cpp, and the distance of our logits and llama.cpp's
-// from the float32 ones, are printed. The prompts are split over test files (smollm2-*.test.ts)
-// so each stays under two minutes on two cores.
+// from the float32 ones, are printed.
 import { test } from 'node:test'
 import assert from 'node:assert/strict'
 import { createHash } from 'node:crypto'

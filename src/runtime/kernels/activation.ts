@@ -129,8 +129,11 @@ const GELU: Record<string, UnaryFn> = {
 
 const gelu: Kernel = (k) => {
   const mode = k.str('mode', 'EXACT')
-  const f = GELU[mode] ?? k.fail(`unknown gelu mode '${mode}'`)
-  return unary(f)(k)
+  const f = Object.hasOwn(GELU, mode) ? GELU[mode] : k.fail(`unknown gelu mode '${mode}'`)
+  const x = k.in('x')
+  const out = k.alloc(k.outDType(), x.shape)
+  f(x.data, out.data, x.data.length)
+  return [out]
 }
 
 /** softmax over one axis: x viewed as [outer, n, inner]; max-subtracted, sums in float64. */

@@ -1,6 +1,7 @@
 // NumPy broadcasting as row iteration: the output is walked one innermost row at a time, each
 // operand with its own start offset and inner stride (0 where it broadcasts). Adjacent dims that
-// are contiguous for every operand are merged first, so same-shape and scalar cases are one row.
+// are contiguous for every operand are merged first (size-1 dims dropped), so same-shape and
+// scalar cases are one row.
 
 export interface BroadcastPlan {
   readonly shape: number[]
@@ -32,19 +33,24 @@ export function planBroadcast(shapes: readonly (readonly number[])[]): Broadcast
     }
     return st
   })
-  // Merge dim i into i+1 when every operand steps through them as one dim.
-  const dims = [shape[0]]
-  const merged = strides.map((st) => [st[0]])
-  for (let i = 1; i < r; i++) {
+  // Drop size-1 dims (they move nothing), and merge dim i into the one before when every
+  // operand steps through both as one dim. The walk order stays row-major.
+  const dims: number[] = []
+  const merged = strides.map((): number[] => [])
+  for (let i = 0; i < r; i++) {
+    if (shape[i] === 1) continue
     const last = dims.length - 1
-    const ok = strides.every((st, k) => merged[k][last] === st[i] * shape[i])
-    if (ok) {
+    if (last >= 0 && strides.every((st, k) => merged[k][last] === st[i] * shape[i])) {
       dims[last] *= shape[i]
       strides.forEach((st, k) => (merged[k][last] = st[i]))
     } else {
       dims.push(shape[i])
       strides.forEach((st, k) => merged[k].push(st[i]))
     }
+  }
+  if (dims.length === 0) {
+    dims.push(1)
+    for (const m of merged) m.push(0)
   }
   return { shape, dims, strides: merged }
 }
@@ -61,12 +67,13 @@ export function eachRow(
   const r = dims.length
   const n = dims[r - 1]
   const k = strides.length
-  const offsets = new Int32Array(k)
-  if (n === 0 || dims.some((d) => d === 0)) return
   const outer = r - 1
-  const count = new Int32Array(outer)
   let rows = 1
   for (let i = 0; i < outer; i++) rows *= dims[i]
+  if (n === 0 || rows === 0) return
+  const offsets = new Int32Array(k)
+  if (outer === 0) return row(offsets, 0, n)
+  const count = new Int32Array(outer)
   for (let q = 0, out = 0; q < rows; q++, out += n) {
     row(offsets, out, n)
     // odometer step over the outer dims

@@ -74,44 +74,150 @@ const ROWS: Record<string, RowFn> = {
   },
 }
 
-function broadcastOf(k: KernelCall, ts: NumericTensor[], names: string[]): BroadcastPlan {
-  const plan = planBroadcast(ts.map((t) => t.shape))
-  if (!plan)
-    k.fail(`cannot broadcast ${ts.map((t, i) => `${names[i]} ${shapeText(t.shape)}`).join(', ')}`)
-  return plan
+/**
+ * The arithmetic rows again for Float32Array operands and output (fp16/fp32 values): separate
+ * function literals, so each one only ever sees Float32Array and V8 keeps its element loads
+ * monomorphic (the shared rows above also see int32 and bool data and go megamorphic).
+ */
+type F32 = Float32Array
+type F32RowFn = (
+  a: F32,
+  ao: number,
+  as: number,
+  b: F32,
+  bo: number,
+  bs: number,
+  o: F32,
+  oo: number,
+  n: number,
+) => void
+const F32_ROWS: Record<string, F32RowFn> = {
+  add: (a, ao, as, b, bo, bs, o, oo, n) => {
+    for (let i = 0; i < n; i++) o[oo + i] = a[ao + i * as] + b[bo + i * bs]
+  },
+  sub: (a, ao, as, b, bo, bs, o, oo, n) => {
+    for (let i = 0; i < n; i++) o[oo + i] = a[ao + i * as] - b[bo + i * bs]
+  },
+  mul: (a, ao, as, b, bo, bs, o, oo, n) => {
+    for (let i = 0; i < n; i++) o[oo + i] = a[ao + i * as] * b[bo + i * bs]
+  },
+  real_div: (a, ao, as, b, bo, bs, o, oo, n) => {
+    for (let i = 0; i < n; i++) o[oo + i] = a[ao + i * as] / b[bo + i * bs]
+  },
+  maximum: (a, ao, as, b, bo, bs, o, oo, n) => {
+    for (let i = 0; i < n; i++) o[oo + i] = Math.max(a[ao + i * as], b[bo + i * bs])
+  },
+  minimum: (a, ao, as, b, bo, bs, o, oo, n) => {
+    for (let i = 0; i < n; i++) o[oo + i] = Math.min(a[ao + i * as], b[bo + i * bs])
+  },
+  pow: (a, ao, as, b, bo, bs, o, oo, n) => {
+    for (let i = 0; i < n; i++) o[oo + i] = a[ao + i * as] ** b[bo + i * bs]
+  },
 }
+
+/** A broadcast plan plus each operand's inner stride, memoized per step. */
+interface Rows {
+  readonly plan: BroadcastPlan
+  readonly inner: readonly number[]
+}
+
+function broadcastOf(k: KernelCall, ts: NumericTensor[], names: readonly string[]): Rows {
+  return k.memo(names, () => {
+    const plan = planBroadcast(ts.map((t) => t.shape))
+    if (!plan)
+      k.fail(`cannot broadcast ${ts.map((t, i) => `${names[i]} ${shapeText(t.shape)}`).join(', ')}`)
+    return { plan, inner: plan.strides.map((s) => s[s.length - 1]) }
+  })
+}
+
+const XY = ['x', 'y']
+const COND_A_B = ['cond', 'a', 'b']
 
 function binary(type: string): Kernel {
   const f = ROWS[type]
+  const f32 = Object.hasOwn(F32_ROWS, type) ? F32_ROWS[type] : undefined
   return (k) => {
     const x = k.in('x')
     const y = k.in('y')
-    const plan = broadcastOf(k, [x, y], ['x', 'y'])
+    const { plan, inner } = broadcastOf(k, [x, y], XY)
     const out = k.alloc(k.outDType(), plan.shape)
-    const [sx, sy] = plan.strides.map((s) => s[s.length - 1])
+    const sx = inner[0]
+    const sy = inner[1]
     const xd = x.data
     const yd = y.data
     const od = out.data
-    eachRow(plan, (off, oo, n) => f(xd, off[0], sx, yd, off[1], sy, od, oo, n))
+    if (
+      f32 &&
+      xd instanceof Float32Array &&
+      yd instanceof Float32Array &&
+      od instanceof Float32Array
+    ) {
+      if (plan.dims.length === 1) f32(xd, 0, sx, yd, 0, sy, od, 0, plan.dims[0])
+      else eachRow(plan, (off, oo, n) => f32(xd, off[0], sx, yd, off[1], sy, od, oo, n))
+    } else eachRow(plan, (off, oo, n) => f(xd, off[0], sx, yd, off[1], sy, od, oo, n))
     return [out]
   }
+}
+
+/** select's row for Float32Array a/b/out and a bool cond (monomorphic, as F32_ROWS). */
+function selectF32(
+  cd: Uint8Array,
+  co: number,
+  cs: number,
+  ad: F32,
+  ao: number,
+  as: number,
+  bd: F32,
+  bo: number,
+  bs: number,
+  od: F32,
+  oo: number,
+  n: number,
+) {
+  for (let i = 0; i < n; i++) od[oo + i] = cd[co + i * cs] ? ad[ao + i * as] : bd[bo + i * bs]
+}
+
+function selectAny(
+  cd: A,
+  co: number,
+  cs: number,
+  ad: A,
+  ao: number,
+  as: number,
+  bd: A,
+  bo: number,
+  bs: number,
+  od: A,
+  oo: number,
+  n: number,
+) {
+  for (let i = 0; i < n; i++) od[oo + i] = cd[co + i * cs] ? ad[ao + i * as] : bd[bo + i * bs]
 }
 
 const select: Kernel = (k) => {
   const c = k.in('cond')
   const a = k.in('a')
   const b = k.in('b')
-  const plan = broadcastOf(k, [c, a, b], ['cond', 'a', 'b'])
+  const { plan, inner } = broadcastOf(k, [c, a, b], COND_A_B)
   const out = k.alloc(k.outDType(), plan.shape)
-  const [sc, sa, sb] = plan.strides.map((s) => s[s.length - 1])
+  const [sc, sa, sb] = inner
   const cd = c.data
   const ad = a.data
   const bd = b.data
   const od = out.data
-  eachRow(plan, (off, oo, n) => {
-    for (let i = 0; i < n; i++)
-      od[oo + i] = cd[off[0] + i * sc] ? ad[off[1] + i * sa] : bd[off[2] + i * sb]
-  })
+  if (
+    cd instanceof Uint8Array &&
+    ad instanceof Float32Array &&
+    bd instanceof Float32Array &&
+    od instanceof Float32Array
+  )
+    eachRow(plan, (off, oo, n) =>
+      selectF32(cd, off[0], sc, ad, off[1], sa, bd, off[2], sb, od, oo, n),
+    )
+  else
+    eachRow(plan, (off, oo, n) =>
+      selectAny(cd, off[0], sc, ad, off[1], sa, bd, off[2], sb, od, oo, n),
+    )
   return [out]
 }
 

@@ -6,14 +6,15 @@ import { shapeText } from '../tensor.js'
 import { eachRow, planBroadcast } from './broadcast.js'
 
 type Bool = (a: number, b: number) => boolean
+const XY = ['x', 'y']
 
 function logical(f: Bool): Kernel {
   return (k) => {
     const x = k.in('x')
     const y = k.in('y')
-    const plan = planBroadcast([x.shape, y.shape])
-    if (!plan)
-      return k.fail(`cannot broadcast x ${shapeText(x.shape)} with y ${shapeText(y.shape)}`)
+    const plan =
+      k.memo(XY, () => planBroadcast([x.shape, y.shape])) ??
+      k.fail(`cannot broadcast x ${shapeText(x.shape)} with y ${shapeText(y.shape)}`)
     const out = k.alloc('bool', plan.shape)
     const [sx, sy] = plan.strides.map((s) => s[s.length - 1])
     eachRow(plan, (off, oo, n) => {

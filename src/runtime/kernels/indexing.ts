@@ -1,8 +1,10 @@
-// Slicing, gathering and top-k (format doc §6.12–§6.14, §6.19, §6.20, §6.28).
+// Slicing, gathering and top-k (format doc §6.12–§6.14, §6.19, §6.20, §6.28). What a slice
+// selects depends on x's shape and the begin/end/stride/mask values only: each step keeps it in
+// its memo (slice_update's begin often changes every run, then the memo just recomputes).
 import type { Kernel, KernelCall } from '../kernel.js'
 import { axisOf } from '../kernel.js'
 import { numel, shapeText, stridesOf, type NumericTensor } from '../tensor.js'
-import { stridedCopy, stridedScatter } from './shape.js'
+import { coalesce, stridedCopy, stridedScatter, type CopyPlan } from './shape.js'
 
 /** The elements slice_by_index selects: a start offset plus a shape and strides over x. */
 interface Selection {
@@ -31,8 +33,6 @@ function select(k: KernelCall, x: NumericTensor): Selection {
   for (let i = 0; i < r; i++) {
     const len = x.shape[i]
     const s = stride[i]
-    const norm = (v: number, lo: number, hi: number) =>
-      Math.min(Math.max(v < 0 ? v + len : v, lo), hi)
     let start: number
     let count: number
     if (sm[i]) {
@@ -41,12 +41,12 @@ function select(k: KernelCall, x: NumericTensor): Selection {
         k.fail(`squeezed index ${begin[i]} is outside axis ${i} (${len})`)
       count = 1
     } else if (s > 0) {
-      start = bm[i] ? 0 : norm(begin[i], 0, len)
-      const stop = em[i] ? len : norm(end[i], 0, len)
+      start = bm[i] ? 0 : clampIndex(begin[i], len, 0, len)
+      const stop = em[i] ? len : clampIndex(end[i], len, 0, len)
       count = Math.max(0, Math.ceil((stop - start) / s))
     } else if (s < 0) {
-      start = bm[i] ? len - 1 : norm(begin[i], -1, len - 1)
-      const stop = em[i] ? -1 : norm(end[i], -1, len - 1)
+      start = bm[i] ? len - 1 : clampIndex(begin[i], len, -1, len - 1)
+      const stop = em[i] ? -1 : clampIndex(end[i], len, -1, len - 1)
       count = Math.max(0, Math.ceil((start - stop) / -s))
     } else return k.fail(`stride of axis ${i} is 0`)
     if (count > 0) sel.base += start * st[i]
@@ -56,6 +56,10 @@ function select(k: KernelCall, x: NumericTensor): Selection {
   }
   return sel
 }
+
+/** A Python slice bound: negatives count from the end, then clamped to [lo, hi]. */
+const clampIndex = (v: number, len: number, lo: number, hi: number) =>
+  Math.min(Math.max(v < 0 ? v + len : v, lo), hi)
 
 /** True when the selected elements are one contiguous run of x (row-major). */
 function contiguous(shape: readonly number[], strides: readonly number[]): boolean {
@@ -67,47 +71,63 @@ function contiguous(shape: readonly number[], strides: readonly number[]): boole
   return true
 }
 
-/** A contiguous selection is returned as a view (subarray) of x; others are copied. */
-function sliceOut(
-  k: KernelCall,
-  x: NumericTensor,
-  base: number,
-  shape: number[],
-  strides: number[],
-  outShape: number[],
-) {
+/** How to produce a slice: a view of n elements from base when contiguous, else a strided copy. */
+interface SlicePlan {
+  readonly base: number
+  readonly n: number
+  readonly outShape: number[]
+  readonly contiguous: boolean
+  readonly walk: CopyPlan
+}
+
+function planSlice(base: number, shape: number[], strides: number[], outShape: number[]) {
   const n = numel(shape)
-  if (contiguous(shape, strides))
-    return { dtype: x.dtype, shape: outShape, data: x.data.subarray(base, base + n) }
-  const out = k.alloc(k.outDType(), outShape)
-  stridedCopy(x.data, base, out.data, shape, strides)
+  const walk = coalesce(shape, strides)
+  return { base, n, outShape, contiguous: contiguous(shape, strides), walk }
+}
+
+/** A contiguous selection is returned as a view (subarray) of x; others are copied. */
+function sliceOut(k: KernelCall, x: NumericTensor, p: SlicePlan) {
+  if (p.contiguous)
+    return { dtype: x.dtype, shape: p.outShape, data: x.data.subarray(p.base, p.base + p.n) }
+  const out = k.alloc(k.outDType(), p.outShape)
+  stridedCopy(x.data, p.base, out.data, p.walk.shape, p.walk.src)
   return out
 }
 
+const X = ['x']
+const X_UPDATE = ['x', 'update']
+
 const slice_by_index: Kernel = (k) => {
   const x = k.in('x')
-  const sel = select(k, x)
-  return [sliceOut(k, x, sel.base, sel.shape, sel.strides, sel.outShape)]
+  const p = k.memo(X, () => {
+    const sel = select(k, x)
+    return planSlice(sel.base, sel.shape, sel.strides, sel.outShape)
+  })
+  return [sliceOut(k, x, p)]
 }
 
 /** A copy of x with the selected slice replaced by `update` (in place when the planner allows). */
 const slice_update: Kernel = (k) => {
   const x = k.in('x')
   const u = k.in('update')
-  const sel = select(k, x)
-  if (
-    numel(sel.shape) !== u.data.length ||
-    u.shape.filter((d) => d !== 1).join() !== sel.outShape.filter((d) => d !== 1).join()
-  )
-    k.fail(
-      `update ${shapeText(u.shape)} does not match the selected slice ${shapeText(sel.outShape)}`,
+  const p = k.memo(X_UPDATE, () => {
+    const sel = select(k, x)
+    if (
+      numel(sel.shape) !== u.data.length ||
+      u.shape.filter((d) => d !== 1).join() !== sel.outShape.filter((d) => d !== 1).join()
     )
+      k.fail(
+        `update ${shapeText(u.shape)} does not match the selected slice ${shapeText(sel.outShape)}`,
+      )
+    return { base: sel.base, walk: coalesce(sel.shape, sel.strides) }
+  })
   let out = x
   if (!k.inPlace) {
     out = k.alloc(k.outDType(), x.shape)
     out.data.set(x.data)
   }
-  stridedScatter(u.data, out.data, sel.base, sel.shape, sel.strides)
+  stridedScatter(u.data, out.data, p.base, p.walk.shape, p.walk.src)
   return [out]
 }
 
@@ -127,7 +147,7 @@ const slice_by_size: Kernel = (k) => {
     base += b * st[i]
     return n
   })
-  return [sliceOut(k, x, base, shape, st, shape)]
+  return [sliceOut(k, x, planSlice(base, shape, st, shape))]
 }
 
 const prod = (s: readonly number[]) => s.reduce((a, b) => a * b, 1)

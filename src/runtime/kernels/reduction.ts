@@ -1,6 +1,7 @@
 // Reductions, reduce_argmax and layer_norm (format doc §6.7–§6.9). A reduction splits x's dims
 // into kept ones (one output each) and reduced ones (summed over), walked through two offset
-// tables, so any set of axes works the same way; sums accumulate in float64.
+// tables, so any set of axes works the same way; sums accumulate in float64. The tables depend on
+// x's shape and the axes only, so each step keeps them in its memo.
 import type { Kernel, KernelCall } from '../kernel.js'
 import { axisOf } from '../kernel.js'
 import { shapeText, stridesOf, type NumericTensor } from '../tensor.js'
@@ -48,6 +49,15 @@ function split(k: KernelCall, x: NumericTensor, axes: number[], keep: boolean): 
 
 const allAxes = (x: NumericTensor) => x.shape.map((_, i) => i)
 
+/** The split over the op's `axes` (all when absent), memoized on x's shape and the params. */
+const axesSplit = (k: KernelCall, x: NumericTensor, shapeOnly: readonly string[], keep?: boolean) =>
+  k.memo(shapeOnly, () =>
+    split(k, x, k.opt('axes') ? k.ints('axes') : allAxes(x), keep ?? k.bool('keep_dims', false)),
+  )
+
+const X = ['x']
+const X_GAMMA_BETA = ['x', 'gamma', 'beta']
+
 type Reducer = (xd: NumericTensor['data'], base: number, inner: Int32Array) => number
 const REDUCERS: Record<string, Reducer> = {
   reduce_sum: (xd, b, inner) => {
@@ -83,8 +93,7 @@ const REDUCERS: Record<string, Reducer> = {
 function reduce(f: Reducer): Kernel {
   return (k) => {
     const x = k.in('x')
-    const axes = k.opt('axes') ? k.ints('axes') : allAxes(x)
-    const s = split(k, x, axes, k.bool('keep_dims', false))
+    const s = axesSplit(k, x, X)
     const out = k.alloc(k.outDType(), s.outShape)
     for (let o = 0; o < s.outer.length; o++) out.data[o] = f(x.data, s.outer[o], s.inner)
     return [out]
@@ -94,7 +103,7 @@ function reduce(f: Reducer): Kernel {
 /** Index of the first maximum (NumPy argmax; NaN counts as the maximum). */
 const reduce_argmax: Kernel = (k) => {
   const x = k.in('x')
-  const s = split(k, x, [k.int('axis', -1)], k.bool('keep_dims', false))
+  const s = k.memo(X, () => split(k, x, [k.int('axis', -1)], k.bool('keep_dims', false)))
   const out = k.alloc(k.outDType(), s.outShape)
   const xd = x.data
   for (let o = 0; o < s.outer.length; o++) {
@@ -120,33 +129,33 @@ const reduce_argmax: Kernel = (k) => {
  */
 const layer_norm: Kernel = (k) => {
   const x = k.in('x')
-  const axes = k.opt('axes') ? k.ints('axes') : allAxes(x)
-  const s = split(k, x, axes, true)
+  const s = axesSplit(k, x, X_GAMMA_BETA, true)
   const gamma = k.opt('gamma')?.data
   const beta = k.opt('beta')?.data
-  const n = s.inner.length
+  const { outer, inner } = s
+  const n = inner.length
   if ((gamma && gamma.length !== n) || (beta && beta.length !== n))
     k.fail(
-      `gamma/beta must have ${n} elements for axes ${shapeText(axes)} of x ${shapeText(x.shape)}`,
+      `gamma/beta must have ${n} elements for axes ${k.opt('axes') ? shapeText(k.ints('axes')) : 'all'} of x ${shapeText(x.shape)}`,
     )
   const eps = k.float('epsilon', 1e-5)
   const out = k.alloc(k.outDType(), x.shape)
   const xd = x.data
   const od = out.data
-  for (let o = 0; o < s.outer.length; o++) {
-    const b = s.outer[o]
+  for (let o = 0; o < outer.length; o++) {
+    const b = outer[o]
     let mean = 0
-    for (let i = 0; i < n; i++) mean += xd[b + s.inner[i]]
+    for (let i = 0; i < n; i++) mean += xd[b + inner[i]]
     mean /= n
     let v = 0
     for (let i = 0; i < n; i++) {
-      const d = xd[b + s.inner[i]] - mean
+      const d = xd[b + inner[i]] - mean
       v += d * d
     }
     const inv = 1 / Math.sqrt(v / n + eps)
     for (let i = 0; i < n; i++) {
-      const y = (xd[b + s.inner[i]] - mean) * inv
-      od[b + s.inner[i]] = (gamma ? y * gamma[i] : y) + (beta ? beta[i] : 0)
+      const y = (xd[b + inner[i]] - mean) * inv
+      od[b + inner[i]] = (gamma ? y * gamma[i] : y) + (beta ? beta[i] : 0)
     }
   }
   return [out]

@@ -1,9 +1,12 @@
 // Shape ops (format doc §6.10, §6.11, §6.15–§6.18, §6.21, §6.25–§6.27). reshape, expand_dims and
 // squeeze return views that share their input's data: the executor's reference counts see the
-// shared buffer and keep it alive, and no kernel writes into its inputs.
+// shared buffer and keep it alive, and no kernel writes into its inputs. Output shapes and copy
+// plans depend on input shapes and params only, so each step keeps them in its memo.
 import type { Kernel } from '../kernel.js'
 import { axisOf } from '../kernel.js'
 import { numel, shapeText, stridesOf, type NumericTensor, type Tensor } from '../tensor.js'
+
+const X = ['x']
 
 const view = (x: NumericTensor, shape: number[]): Tensor => ({
   dtype: x.dtype,
@@ -14,6 +17,10 @@ const view = (x: NumericTensor, shape: number[]): Tensor => ({
 /** iOS17 reshape: 0 copies the dim of x counted from the right, one -1 is inferred. */
 const reshape: Kernel = (k) => {
   const x = k.in('x')
+  return [view(x, k.memo(X, () => reshapeTo(k, x)))]
+}
+
+function reshapeTo(k: Parameters<Kernel>[0], x: NumericTensor): number[] {
   const spec = k.ints('shape')
   const shape = spec.map((d, i) => (d === 0 ? (x.shape[x.shape.length - spec.length + i] ?? 1) : d))
   const neg = shape.indexOf(-1)
@@ -26,30 +33,55 @@ const reshape: Kernel = (k) => {
   }
   if (numel(shape) !== n || shape.some((d) => d < 0))
     k.fail(`cannot reshape ${shapeText(x.shape)} (${n} elements) into ${shapeText(spec)}`)
-  return [view(x, shape)]
+  return shape
 }
 
 const expand_dims: Kernel = (k) => {
   const x = k.in('x')
-  const axes = k.ints('axes')
-  const r = x.shape.length + axes.length
-  const norm = axes.map((a) => axisOf(k, a, r, 'axes entry')).sort((a, b) => a - b)
-  const shape = [...x.shape]
-  for (const a of norm) shape.splice(a, 0, 1)
+  const shape = k.memo(X, () => {
+    const axes = k.ints('axes')
+    const r = x.shape.length + axes.length
+    const norm = axes.map((a) => axisOf(k, a, r, 'axes entry')).sort((a, b) => a - b)
+    const shape = [...x.shape]
+    for (const a of norm) shape.splice(a, 0, 1)
+    return shape
+  })
   return [view(x, shape)]
 }
 
 const squeeze: Kernel = (k) => {
   const x = k.in('x')
-  const axes = k.opt('axes')
-    ? new Set(k.ints('axes').map((a) => axisOf(k, a, x.shape.length)))
-    : undefined
-  return [
-    view(
-      x,
-      x.shape.filter((d, i) => !(d === 1 && (!axes || axes.has(i)))),
-    ),
-  ]
+  const shape = k.memo(X, () => {
+    const axes = k.opt('axes')
+      ? new Set(k.ints('axes').map((a) => axisOf(k, a, x.shape.length)))
+      : undefined
+    return x.shape.filter((d, i) => !(d === 1 && (!axes || axes.has(i))))
+  })
+  return [view(x, shape)]
+}
+
+/** A strided walk with size-1 dims dropped and dims merged where `src` steps through them as one. */
+export interface CopyPlan {
+  readonly shape: number[]
+  readonly src: number[]
+}
+
+/** Simplifies (shape, src) without changing which elements are visited, nor their order. */
+export function coalesce(shape: readonly number[], src: readonly number[]): CopyPlan {
+  const out: CopyPlan = { shape: [], src: [] }
+  if (numel(shape) === 0) return { shape: [0], src: [1] }
+  for (let d = 0; d < shape.length; d++) {
+    if (shape[d] === 1) continue
+    const last = out.shape.length - 1
+    if (last >= 0 && out.src[last] === src[d] * shape[d]) {
+      out.shape[last] *= shape[d]
+      out.src[last] = src[d]
+    } else {
+      out.shape.push(shape[d])
+      out.src.push(src[d])
+    }
+  }
+  return out
 }
 
 /**
@@ -70,6 +102,46 @@ export function stridedCopy(
     od[0] = xd[base]
     return
   }
+  if (xd instanceof Float32Array && od instanceof Float32Array)
+    copyF32(xd, base, od, shape, src, total)
+  else copyAny(xd, base, od, shape, src, total)
+}
+
+// The walk twice: Float32Array only (monomorphic element access), and any storage type.
+function copyF32(
+  xd: Float32Array,
+  base: number,
+  od: Float32Array,
+  shape: readonly number[],
+  src: readonly number[],
+  total: number,
+) {
+  const r = shape.length
+  const n = shape[r - 1]
+  const s = src[r - 1]
+  const count = new Int32Array(r)
+  let off = base
+  for (let o = 0; o < total; o += n) {
+    for (let i = 0; i < n; i++) od[o + i] = xd[off + i * s]
+    for (let d = r - 2; d >= 0; d--) {
+      count[d]++
+      off += src[d]
+      if (count[d] < shape[d]) break
+      off -= src[d] * shape[d]
+      count[d] = 0
+    }
+  }
+}
+
+function copyAny(
+  xd: NumericTensor['data'],
+  base: number,
+  od: NumericTensor['data'],
+  shape: readonly number[],
+  src: readonly number[],
+  total: number,
+) {
+  const r = shape.length
   const n = shape[r - 1]
   const s = src[r - 1]
   const count = new Int32Array(r)
@@ -101,6 +173,45 @@ export function stridedScatter(
     xd[base] = ud[0]
     return
   }
+  if (ud instanceof Float32Array && xd instanceof Float32Array)
+    scatterF32(ud, xd, base, shape, dst, total)
+  else scatterAny(ud, xd, base, shape, dst, total)
+}
+
+function scatterF32(
+  ud: Float32Array,
+  xd: Float32Array,
+  base: number,
+  shape: readonly number[],
+  dst: readonly number[],
+  total: number,
+) {
+  const r = shape.length
+  const n = shape[r - 1]
+  const s = dst[r - 1]
+  const count = new Int32Array(r)
+  let off = base
+  for (let o = 0; o < total; o += n) {
+    for (let i = 0; i < n; i++) xd[off + i * s] = ud[o + i]
+    for (let d = r - 2; d >= 0; d--) {
+      count[d]++
+      off += dst[d]
+      if (count[d] < shape[d]) break
+      off -= dst[d] * shape[d]
+      count[d] = 0
+    }
+  }
+}
+
+function scatterAny(
+  ud: NumericTensor['data'],
+  xd: NumericTensor['data'],
+  base: number,
+  shape: readonly number[],
+  dst: readonly number[],
+  total: number,
+) {
+  const r = shape.length
   const n = shape[r - 1]
   const s = dst[r - 1]
   const count = new Int32Array(r)
@@ -119,20 +230,17 @@ export function stridedScatter(
 
 const transpose: Kernel = (k) => {
   const x = k.in('x')
-  const r = x.shape.length
-  const perm = k.ints('perm').map((p) => axisOf(k, p, r, 'perm entry'))
-  if (perm.length !== r || new Set(perm).size !== r)
-    k.fail(`perm ${shapeText(perm)} is not a permutation of rank ${r}`)
-  const st = stridesOf(x.shape)
-  const shape = perm.map((p) => x.shape[p])
-  const out = k.alloc(k.outDType(), shape)
-  stridedCopy(
-    x.data,
-    0,
-    out.data,
-    shape,
-    perm.map((p) => st[p]),
-  )
+  const p = k.memo(X, () => {
+    const r = x.shape.length
+    const perm = k.ints('perm').map((p) => axisOf(k, p, r, 'perm entry'))
+    if (perm.length !== r || new Set(perm).size !== r)
+      k.fail(`perm ${shapeText(perm)} is not a permutation of rank ${r}`)
+    const st = stridesOf(x.shape)
+    const shape = perm.map((p) => x.shape[p])
+    return { shape, walk: coalesce(shape, perm.map((p) => st[p])) }
+  })
+  const out = k.alloc(k.outDType(), p.shape)
+  stridedCopy(x.data, 0, out.data, p.walk.shape, p.walk.src)
   return [out]
 }
 
@@ -163,8 +271,16 @@ function around(shape: readonly number[], axis: number): [number, number, number
   return [outer, shape[axis], inner]
 }
 
-const concat: Kernel = (k) => {
-  const xs = k.list('values')
+interface ConcatPlan {
+  readonly shape: number[]
+  readonly outer: number
+  readonly inner: number
+  /** Elements each input contributes per outer index. */
+  readonly lens: number[]
+  readonly interleave: boolean
+}
+
+function planConcat(k: Parameters<Kernel>[0], xs: NumericTensor[]): ConcatPlan {
   const r = xs[0].shape.length
   const axis = axisOf(k, k.int('axis'), r)
   const interleave = k.bool('interleave', false)
@@ -175,25 +291,50 @@ const concat: Kernel = (k) => {
   }
   const total = xs.reduce((a, t) => a + t.shape[axis], 0)
   const shape = xs[0].shape.map((d, j) => (j === axis ? total : d))
-  const out = k.alloc(k.outDType(), shape)
   const [outer, , inner] = around(shape, axis)
+  return { shape, outer, inner, lens: xs.map((t) => t.shape[axis] * inner), interleave }
+}
+
+const VALUES = ['values']
+
+const concat: Kernel = (k) => {
+  const xs = k.list('values')
+  const { shape, outer, inner, lens, interleave } = k.memo(VALUES, () => planConcat(k, xs))
+  const out = k.alloc(k.outDType(), shape)
   const od = out.data
   let o = 0
   for (let q = 0; q < outer; q++) {
     if (interleave) {
       // out[.., j·N + n, ..] = values[n][.., j, ..]
-      const len = xs[0].shape[axis] * inner
+      const len = lens[0]
       for (let j = 0; j < len; j += inner)
         for (const t of xs) for (let i = 0; i < inner; i++) od[o++] = t.data[q * len + j + i]
     } else {
-      for (const t of xs) {
-        const len = t.shape[axis] * inner
-        od.set(t.data.subarray(q * len, q * len + len), o)
+      for (let t = 0; t < xs.length; t++) {
+        const len = lens[t]
+        copyRun(xs[t].data, q * len, od, o, len)
         o += len
       }
     }
   }
   return [out]
+}
+
+/** od[o..o+n) = xd[from..from+n): a loop for short Float32 runs, memcpy (set) otherwise. */
+function copyRun(
+  xd: NumericTensor['data'],
+  from: number,
+  od: NumericTensor['data'],
+  o: number,
+  n: number,
+) {
+  if (n < 128 && xd instanceof Float32Array && od instanceof Float32Array)
+    copyRunF32(xd, from, od, o, n)
+  else od.set(xd.subarray(from, from + n), o)
+}
+
+function copyRunF32(xd: Float32Array, from: number, od: Float32Array, o: number, n: number) {
+  for (let i = 0; i < n; i++) od[o + i] = xd[from + i]
 }
 
 const split: Kernel = (k) => {
