@@ -6,7 +6,7 @@ import { ChatTemplate, type ChatMessage } from '../tokenizer/chat-template.js'
 import { stopTokenIds } from '../tokenizer/stop-tokens.js'
 import { Tokenizer } from '../tokenizer/tokenizer.js'
 import { FormatError } from '../util/errors.js'
-import { KvCache } from './cache.js'
+import { KvCache, padThreshold } from './cache.js'
 import { generationLoop } from './loop.js'
 import { readMeta, type ModelMeta } from './meta.js'
 import { loadRunner, type Runner } from './parts.js'
@@ -20,6 +20,12 @@ export interface LoadModelOptions {
    * (0.3.5 files), 'batch' always does, 'single' feeds every token through `infer`.
    */
   prefill?: 'auto' | 'batch' | 'single'
+  /**
+   * With batch prefill, the smallest leftover (the r < B ids after the full batches) fed as one
+   * `prefill` padded to B with id 0 instead of r `infer` calls; the result is the same. Default
+   * ⌈B/3⌉ (see `defaultPadPrefill`); `false` keeps ANEMLL 0.3.5's calls (leftover through `infer`).
+   */
+  padPrefill?: number | false
   /** Run every op in strict fp16 (the runtime reports the first op that overflows). */
   strictFp16?: boolean
   /** Tokenizer folder (default: meta.yaml's tokenizer_path, else its folder). */
@@ -61,6 +67,7 @@ export class Model {
   readonly stopTokenIds: readonly number[]
   readonly #runner: Runner
   readonly #batchPrefill: boolean
+  readonly #padPrefill: number
   readonly #idle: KvCache[] = []
 
   constructor(meta: ModelMeta, runner: Runner, tokenizer: Tokenizer, opts: LoadModelOptions = {}) {
@@ -71,6 +78,7 @@ export class Model {
     this.stopTokenIds = stopTokenIds(tokenizer, { eos_token_id: configEos(meta.dir) })
     const mode = opts.prefill ?? 'auto'
     this.#batchPrefill = mode === 'batch' || (mode === 'auto' && meta.batchPrefill)
+    this.#padPrefill = padThreshold(opts.padPrefill, runner.batch)
   }
 
   /** The LM head returns argmax (greedy only). */
@@ -80,7 +88,10 @@ export class Model {
 
   /** A new, empty KV cache for this model. */
   newCache(): KvCache {
-    return new KvCache(this.#runner, this.#batchPrefill)
+    return new KvCache(this.#runner, {
+      batchPrefill: this.#batchPrefill,
+      padPrefill: this.#padPrefill,
+    })
   }
 
   /** The prompt ids for `input` (templated unless `template: false` or the model has none). */
