@@ -158,17 +158,28 @@ export function softmaxInto(
   for (let o = 0; o < outer; o++) {
     for (let j = 0; j < inner; j++) {
       const base = o * n * inner + j
+      const end = base + n * inner
       let max = -Infinity
-      for (let i = 0, p = base; i < n; i++, p += inner) if (xd[p] > max) max = xd[p]
+      for (let p = base; p < end; p += inner) if (xd[p] > max) max = xd[p]
       let sum = 0
-      for (let i = 0, p = base; i < n; i++, p += inner) {
-        const e = Math.exp(xd[p] - max)
+      let stop = base // one step past the last element exp was called for
+      for (let p = base; p < end; p += inner) {
+        // exp underflows to exactly 0 below −745.2: masked (−∞) scores skip the call
+        const d = xd[p] - max
+        if (d < -746) {
+          od[p] = 0
+          continue
+        }
+        const e = Math.exp(d)
         od[p] = e
         sum += e
+        stop = p + inner
       }
-      // all -inf: max is -inf and exp(NaN) poisons the row, as in NumPy
+      // all -inf: max is -inf and exp(NaN) poisons the row, as in NumPy; past `stop` every
+      // value is 0 and stays 0 unless inv is not finite (then 0 · inv is NaN)
       const inv = 1 / sum
-      for (let i = 0, p = base; i < n; i++, p += inner) od[p] *= inv
+      if (!Number.isFinite(inv)) stop = end
+      for (let p = base; p < stop; p += inner) od[p] *= inv
     }
   }
 }

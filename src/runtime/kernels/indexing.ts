@@ -4,7 +4,7 @@
 import type { Kernel, KernelCall } from '../kernel.js'
 import { axisOf } from '../kernel.js'
 import { numel, shapeText, stridesOf, type NumericTensor } from '../tensor.js'
-import { coalesce, stridedCopy, stridedScatter, type CopyPlan } from './shape.js'
+import { coalesce, stridedCopy, stridedScatter, type CopyPlan } from './strided.js'
 
 /** The elements slice_by_index selects: a start offset plus a shape and strides over x. */
 interface Selection {
@@ -95,6 +95,18 @@ function sliceOut(k: KernelCall, x: NumericTensor, p: SlicePlan) {
   return out
 }
 
+/** True when the shapes are equal once their size-1 dims are dropped. */
+function sameBeyondOnes(a: readonly number[], b: readonly number[]): boolean {
+  let i = 0
+  let j = 0
+  for (;;) {
+    while (i < a.length && a[i] === 1) i++
+    while (j < b.length && b[j] === 1) j++
+    if (i === a.length || j === b.length) return i === a.length && j === b.length
+    if (a[i++] !== b[j++]) return false
+  }
+}
+
 const X = ['x']
 const X_UPDATE = ['x', 'update']
 
@@ -113,10 +125,7 @@ const slice_update: Kernel = (k) => {
   const u = k.in('update')
   const p = k.memo(X_UPDATE, () => {
     const sel = select(k, x)
-    if (
-      numel(sel.shape) !== u.data.length ||
-      u.shape.filter((d) => d !== 1).join() !== sel.outShape.filter((d) => d !== 1).join()
-    )
+    if (numel(sel.shape) !== u.data.length || !sameBeyondOnes(u.shape, sel.outShape))
       k.fail(
         `update ${shapeText(u.shape)} does not match the selected slice ${shapeText(sel.outShape)}`,
       )

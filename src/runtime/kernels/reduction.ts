@@ -27,7 +27,15 @@ function offsets(shape: readonly number[], strides: number[], dims: number[]): I
 interface Split {
   outer: Int32Array
   inner: Int32Array
+  /** s when inner[i] = i·s for every i (the reduced dims form one strided run), else 0. */
+  step: number
   outShape: number[]
+}
+
+function stepOf(inner: Int32Array): number {
+  const s = inner.length > 1 ? inner[1] : 1
+  for (let i = 0; i < inner.length; i++) if (inner[i] !== i * s) return 0
+  return s
 }
 
 function split(k: KernelCall, x: NumericTensor, axes: number[], keep: boolean): Split {
@@ -36,13 +44,15 @@ function split(k: KernelCall, x: NumericTensor, axes: number[], keep: boolean): 
   const all = [...Array(r).keys()]
   const kept = all.filter((d) => !red.has(d))
   const st = stridesOf(x.shape)
+  const inner = offsets(
+    x.shape,
+    st,
+    all.filter((d) => red.has(d)),
+  )
   return {
     outer: offsets(x.shape, st, kept),
-    inner: offsets(
-      x.shape,
-      st,
-      all.filter((d) => red.has(d)),
-    ),
+    inner,
+    step: stepOf(inner),
     outShape: all.flatMap((d) => (red.has(d) ? (keep ? [1] : []) : [x.shape[d]])),
   }
 }
@@ -142,6 +152,18 @@ const layer_norm: Kernel = (k) => {
   const out = k.alloc(k.outDType(), x.shape)
   const xd = x.data
   const od = out.data
+  const g = gamma instanceof Float32Array ? gamma : undefined
+  const bt = beta instanceof Float32Array ? beta : undefined
+  if (
+    s.step &&
+    xd instanceof Float32Array &&
+    od instanceof Float32Array &&
+    g === gamma &&
+    bt === beta
+  ) {
+    for (let o = 0; o < outer.length; o++) normStrided(xd, od, outer[o], s.step, n, eps, g, bt)
+    return [out]
+  }
   for (let o = 0; o < outer.length; o++) {
     const b = outer[o]
     let mean = 0
@@ -159,6 +181,34 @@ const layer_norm: Kernel = (k) => {
     }
   }
   return [out]
+}
+
+type F32 = Float32Array
+
+/** layer_norm of the n elements b, b+s, b+2s, … (the same arithmetic as the table walk above). */
+function normStrided(
+  xd: F32,
+  od: F32,
+  b: number,
+  s: number,
+  n: number,
+  eps: number,
+  gamma: F32 | undefined,
+  beta: F32 | undefined,
+) {
+  let mean = 0
+  for (let i = 0; i < n; i++) mean += xd[b + i * s]
+  mean /= n
+  let v = 0
+  for (let i = 0; i < n; i++) {
+    const d = xd[b + i * s] - mean
+    v += d * d
+  }
+  const inv = 1 / Math.sqrt(v / n + eps)
+  for (let i = 0; i < n; i++) {
+    const y = (xd[b + i * s] - mean) * inv
+    od[b + i * s] = (gamma ? y * gamma[i] : y) + (beta ? beta[i] : 0)
+  }
 }
 
 /** reduce_*, reduce_argmax, layer_norm. */

@@ -5,6 +5,7 @@
 import type { Kernel } from '../kernel.js'
 import { axisOf } from '../kernel.js'
 import { numel, shapeText, stridesOf, type NumericTensor, type Tensor } from '../tensor.js'
+import { coalesce, copyRun, stridedCopy } from './strided.js'
 
 const X = ['x']
 
@@ -17,7 +18,12 @@ const view = (x: NumericTensor, shape: number[]): Tensor => ({
 /** iOS17 reshape: 0 copies the dim of x counted from the right, one -1 is inferred. */
 const reshape: Kernel = (k) => {
   const x = k.in('x')
-  return [view(x, k.memo(X, () => reshapeTo(k, x)))]
+  return [
+    view(
+      x,
+      k.memo(X, () => reshapeTo(k, x)),
+    ),
+  ]
 }
 
 function reshapeTo(k: Parameters<Kernel>[0], x: NumericTensor): number[] {
@@ -60,174 +66,6 @@ const squeeze: Kernel = (k) => {
   return [view(x, shape)]
 }
 
-/** A strided walk with size-1 dims dropped and dims merged where `src` steps through them as one. */
-export interface CopyPlan {
-  readonly shape: number[]
-  readonly src: number[]
-}
-
-/** Simplifies (shape, src) without changing which elements are visited, nor their order. */
-export function coalesce(shape: readonly number[], src: readonly number[]): CopyPlan {
-  const out: CopyPlan = { shape: [], src: [] }
-  if (numel(shape) === 0) return { shape: [0], src: [1] }
-  for (let d = 0; d < shape.length; d++) {
-    if (shape[d] === 1) continue
-    const last = out.shape.length - 1
-    if (last >= 0 && out.src[last] === src[d] * shape[d]) {
-      out.shape[last] *= shape[d]
-      out.src[last] = src[d]
-    } else {
-      out.shape.push(shape[d])
-      out.src.push(src[d])
-    }
-  }
-  return out
-}
-
-/**
- * out[idx] = x[base + Σ idx[d]·src[d]], walking out row-major (transpose and slicing). The
- * innermost dim is a plain strided loop.
- */
-export function stridedCopy(
-  xd: NumericTensor['data'],
-  base: number,
-  od: NumericTensor['data'],
-  shape: readonly number[],
-  src: readonly number[],
-): void {
-  const r = shape.length
-  const total = numel(shape)
-  if (total === 0) return
-  if (r === 0) {
-    od[0] = xd[base]
-    return
-  }
-  if (xd instanceof Float32Array && od instanceof Float32Array)
-    copyF32(xd, base, od, shape, src, total)
-  else copyAny(xd, base, od, shape, src, total)
-}
-
-// The walk twice: Float32Array only (monomorphic element access), and any storage type.
-function copyF32(
-  xd: Float32Array,
-  base: number,
-  od: Float32Array,
-  shape: readonly number[],
-  src: readonly number[],
-  total: number,
-) {
-  const r = shape.length
-  const n = shape[r - 1]
-  const s = src[r - 1]
-  const count = new Int32Array(r)
-  let off = base
-  for (let o = 0; o < total; o += n) {
-    for (let i = 0; i < n; i++) od[o + i] = xd[off + i * s]
-    for (let d = r - 2; d >= 0; d--) {
-      count[d]++
-      off += src[d]
-      if (count[d] < shape[d]) break
-      off -= src[d] * shape[d]
-      count[d] = 0
-    }
-  }
-}
-
-function copyAny(
-  xd: NumericTensor['data'],
-  base: number,
-  od: NumericTensor['data'],
-  shape: readonly number[],
-  src: readonly number[],
-  total: number,
-) {
-  const r = shape.length
-  const n = shape[r - 1]
-  const s = src[r - 1]
-  const count = new Int32Array(r)
-  let off = base
-  for (let o = 0; o < total; o += n) {
-    for (let i = 0; i < n; i++) od[o + i] = xd[off + i * s]
-    for (let d = r - 2; d >= 0; d--) {
-      count[d]++
-      off += src[d]
-      if (count[d] < shape[d]) break
-      off -= src[d] * shape[d]
-      count[d] = 0
-    }
-  }
-}
-
-/** The inverse walk: x[base + Σ idx[d]·dst[d]] = u[idx] (slice_update). */
-export function stridedScatter(
-  ud: NumericTensor['data'],
-  xd: NumericTensor['data'],
-  base: number,
-  shape: readonly number[],
-  dst: readonly number[],
-): void {
-  const r = shape.length
-  const total = numel(shape)
-  if (total === 0) return
-  if (r === 0) {
-    xd[base] = ud[0]
-    return
-  }
-  if (ud instanceof Float32Array && xd instanceof Float32Array)
-    scatterF32(ud, xd, base, shape, dst, total)
-  else scatterAny(ud, xd, base, shape, dst, total)
-}
-
-function scatterF32(
-  ud: Float32Array,
-  xd: Float32Array,
-  base: number,
-  shape: readonly number[],
-  dst: readonly number[],
-  total: number,
-) {
-  const r = shape.length
-  const n = shape[r - 1]
-  const s = dst[r - 1]
-  const count = new Int32Array(r)
-  let off = base
-  for (let o = 0; o < total; o += n) {
-    for (let i = 0; i < n; i++) xd[off + i * s] = ud[o + i]
-    for (let d = r - 2; d >= 0; d--) {
-      count[d]++
-      off += dst[d]
-      if (count[d] < shape[d]) break
-      off -= dst[d] * shape[d]
-      count[d] = 0
-    }
-  }
-}
-
-function scatterAny(
-  ud: NumericTensor['data'],
-  xd: NumericTensor['data'],
-  base: number,
-  shape: readonly number[],
-  dst: readonly number[],
-  total: number,
-) {
-  const r = shape.length
-  const n = shape[r - 1]
-  const s = dst[r - 1]
-  const count = new Int32Array(r)
-  let off = base
-  for (let o = 0; o < total; o += n) {
-    for (let i = 0; i < n; i++) xd[off + i * s] = ud[o + i]
-    for (let d = r - 2; d >= 0; d--) {
-      count[d]++
-      off += dst[d]
-      if (count[d] < shape[d]) break
-      off -= dst[d] * shape[d]
-      count[d] = 0
-    }
-  }
-}
-
 const transpose: Kernel = (k) => {
   const x = k.in('x')
   const p = k.memo(X, () => {
@@ -237,7 +75,13 @@ const transpose: Kernel = (k) => {
       k.fail(`perm ${shapeText(perm)} is not a permutation of rank ${r}`)
     const st = stridesOf(x.shape)
     const shape = perm.map((p) => x.shape[p])
-    return { shape, walk: coalesce(shape, perm.map((p) => st[p])) }
+    return {
+      shape,
+      walk: coalesce(
+        shape,
+        perm.map((p) => st[p]),
+      ),
+    }
   })
   const out = k.alloc(k.outDType(), p.shape)
   stridedCopy(x.data, 0, out.data, p.walk.shape, p.walk.src)
@@ -318,23 +162,6 @@ const concat: Kernel = (k) => {
     }
   }
   return [out]
-}
-
-/** od[o..o+n) = xd[from..from+n): a loop for short Float32 runs, memcpy (set) otherwise. */
-function copyRun(
-  xd: NumericTensor['data'],
-  from: number,
-  od: NumericTensor['data'],
-  o: number,
-  n: number,
-) {
-  if (n < 128 && xd instanceof Float32Array && od instanceof Float32Array)
-    copyRunF32(xd, from, od, o, n)
-  else od.set(xd.subarray(from, from + n), o)
-}
-
-function copyRunF32(xd: Float32Array, from: number, od: Float32Array, o: number, n: number) {
-  for (let i = 0; i < n; i++) od[o + i] = xd[from + i]
 }
 
 const split: Kernel = (k) => {
