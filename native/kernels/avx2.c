@@ -30,9 +30,19 @@ INLINE float hsum(__m256 v) {
     _mm256_storeu_ps(ct + i * NR + 8, c##i##1);                                                \
   }
 
-INLINE void micro_n(const int mr, const float *a, size_t lda, const float *P, size_t K, float *ct) {
+#define MICRO_LOAD(i)                                                                          \
+  if (mr > i) {                                                                                \
+    c##i##0 = _mm256_loadu_ps(ct + i * NR);                                                    \
+    c##i##1 = _mm256_loadu_ps(ct + i * NR + 8);                                                \
+  }
+
+INLINE void micro_n(const int mr, const float *a, size_t lda, const float *P, size_t K, float *ct,
+                    int load) {
   __m256 c00 = _mm256_setzero_ps(), c01 = c00, c10 = c00, c11 = c00, c20 = c00, c21 = c00;
   __m256 c30 = c00, c31 = c00, c40 = c00, c41 = c00, c50 = c00, c51 = c00;
+  if (load) {
+    MICRO_LOAD(0) MICRO_LOAD(1) MICRO_LOAD(2) MICRO_LOAD(3) MICRO_LOAD(4) MICRO_LOAD(5)
+  }
   for (size_t k = 0; k < K; k++) {
     __m256 b0 = _mm256_load_ps(P + k * NR);
     __m256 b1 = _mm256_load_ps(P + k * NR + 8);
@@ -41,14 +51,15 @@ INLINE void micro_n(const int mr, const float *a, size_t lda, const float *P, si
   MICRO_STORE(0) MICRO_STORE(1) MICRO_STORE(2) MICRO_STORE(3) MICRO_STORE(4) MICRO_STORE(5)
 }
 
-AVX2 static void micro(int mr, const float *a, size_t lda, const float *P, size_t K, float *ct) {
+AVX2 static void micro(int mr, const float *a, size_t lda, const float *P, size_t K, float *ct,
+                       int load) {
   switch (mr) {
-    case 6: micro_n(6, a, lda, P, K, ct); break;
-    case 5: micro_n(5, a, lda, P, K, ct); break;
-    case 4: micro_n(4, a, lda, P, K, ct); break;
-    case 3: micro_n(3, a, lda, P, K, ct); break;
-    case 2: micro_n(2, a, lda, P, K, ct); break;
-    default: micro_n(1, a, lda, P, K, ct); break;
+    case 6: micro_n(6, a, lda, P, K, ct, load); break;
+    case 5: micro_n(5, a, lda, P, K, ct, load); break;
+    case 4: micro_n(4, a, lda, P, K, ct, load); break;
+    case 3: micro_n(3, a, lda, P, K, ct, load); break;
+    case 2: micro_n(2, a, lda, P, K, ct, load); break;
+    default: micro_n(1, a, lda, P, K, ct, load); break;
   }
 }
 

@@ -13,9 +13,12 @@
 
 // ---- portable kernels ----------------------------------------------------------------------
 
-static void micro_c(int mr, const float *a, size_t lda, const float *P, size_t K, float *ct) {
+static void micro_c(int mr, const float *a, size_t lda, const float *P, size_t K, float *ct,
+                    int load) {
   float c[MR][NR];
   memset(c, 0, sizeof c);
+  if (load)
+    for (int i = 0; i < mr; i++) memcpy(c[i], ct + i * NR, sizeof c[i]);
   for (size_t k = 0; k < K; k++) {
     const float *bp = P + k * NR;
     for (int i = 0; i < mr; i++) {
@@ -170,12 +173,13 @@ static void panel_task(void *arg, size_t b0, size_t b1) {
   run_ctx *c = arg;
   const gemm_job *j = c->j;
   const size_t K = j->K;
-  float *buf = scratch(K * NR + MR * NR + K);
+  const size_t M = j->M;
+  float *buf = scratch(K * NR + M * NR + K);
   if (!buf) {
     atomic_store(&c->oom, 1);
     return;
   }
-  float *P = buf, *ct = buf + K * NR, *row = ct + MR * NR;
+  float *P = buf, *C = buf + K * NR, *row = C + M * NR;
   for (size_t blk = b0; blk < b1; blk++) {
     size_t n0 = blk * NR;
     size_t nb = j->N - n0 < NR ? j->N - n0 : NR;
@@ -190,12 +194,17 @@ static void panel_task(void *arg, size_t b0, size_t b1) {
         for (size_t k = 0; k < K; k++) P[k * NR + q] = src[k];
       }
     }
-    for (size_t m0 = 0; m0 < j->M; m0 += MR) {
-      int mr = (int)(j->M - m0 < MR ? j->M - m0 : MR);
-      c->k->micro(mr, j->a + m0 * j->lda, j->lda, P, K, ct);
-      for (int i = 0; i < mr; i++)
-        for (size_t q = 0; q < nb; q++) store(j, m0 + i, n0 + q, ct[i * NR + q]);
+    // K in blocks of KC: a block of the panel (KC·NR floats) stays in L1 while every tile of A
+    // passes it; the tiles' sums wait in C (M·NR floats) between blocks
+    for (size_t k0 = 0; k0 < K; k0 += KC) {
+      size_t kc = K - k0 < KC ? K - k0 : KC;
+      for (size_t m0 = 0; m0 < M; m0 += MR) {
+        int mr = (int)(M - m0 < MR ? M - m0 : MR);
+        c->k->micro(mr, j->a + m0 * j->lda + k0, j->lda, P + k0 * NR, kc, C + m0 * NR, k0 > 0);
+      }
     }
+    for (size_t m = 0; m < M; m++)
+      for (size_t q = 0; q < nb; q++) store(j, m, n0 + q, C[m * NR + q]);
   }
 }
 

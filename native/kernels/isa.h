@@ -5,12 +5,13 @@
 
 #include "gemm.h"
 
-enum { NR = 16, MR = 6 };
+enum { NR = 16, MR = 6, KC = 256 };
 
 typedef struct {
   const char *name;
-  /** ct[i·NR + j] = Σ_k a[i·lda + k] · P[k·NR + j] for i < mr (≤ MR), j < NR. */
-  void (*micro)(int mr, const float *a, size_t lda, const float *P, size_t K, float *ct);
+  /** ct[i·NR + j] (+)= Σ_k a[i·lda + k] · P[k·NR + j] for i < mr (≤ MR), j < NR; with `load`
+   * the sums continue from ct's values (K split into blocks keeps the order of the terms). */
+  void (*micro)(int mr, const float *a, size_t lda, const float *P, size_t K, float *ct, int load);
   /** dst[k] = W[row, k] for k < K: `row` is absolute (row0 + n). */
   void (*decode_row)(const gemm_job *j, size_t row, float *dst);
   /** Σ_k x[k] · W[row, k] (absolute row); xe/xo are x's even and odd elements (K/2 each). */
