@@ -358,6 +358,37 @@ AVX2 static float dot_h(const float *a, const uint16_t *h, size_t K) {
   return s;
 }
 
+AVX2 static void kn_row(const float *a, const float *b, size_t ldb, size_t K, size_t N,
+                        float *dst) {
+  size_t n = 0;
+  for (; n + 32 <= N; n += 32) {
+    __m256 c0 = _mm256_setzero_ps(), c1 = c0, c2 = c0, c3 = c0;
+    for (size_t k = 0; k < K; k++) {
+      const float *r = b + k * ldb + n;
+      __m256 av = _mm256_broadcast_ss(a + k);
+      c0 = _mm256_fmadd_ps(av, _mm256_loadu_ps(r), c0);
+      c1 = _mm256_fmadd_ps(av, _mm256_loadu_ps(r + 8), c1);
+      c2 = _mm256_fmadd_ps(av, _mm256_loadu_ps(r + 16), c2);
+      c3 = _mm256_fmadd_ps(av, _mm256_loadu_ps(r + 24), c3);
+    }
+    _mm256_storeu_ps(dst + n, c0);
+    _mm256_storeu_ps(dst + n + 8, c1);
+    _mm256_storeu_ps(dst + n + 16, c2);
+    _mm256_storeu_ps(dst + n + 24, c3);
+  }
+  for (; n + 8 <= N; n += 8) {
+    __m256 c0 = _mm256_setzero_ps();
+    for (size_t k = 0; k < K; k++)
+      c0 = _mm256_fmadd_ps(_mm256_broadcast_ss(a + k), _mm256_loadu_ps(b + k * ldb + n), c0);
+    _mm256_storeu_ps(dst + n, c0);
+  }
+  for (; n < N; n++) {
+    float s = 0;
+    for (size_t k = 0; k < K; k++) s += a[k] * b[k * ldb + n];
+    dst[n] = s;
+  }
+}
+
 AVX2 static void halfs(const uint16_t *h, float *dst, size_t K) {
   size_t k = 0;
   for (; k + 8 <= K; k += 8)
@@ -374,6 +405,6 @@ AVX2 static void round_half_avx2(float *f, size_t n) {
   if (i < n) ISA_GENERIC.round_half(f + i, n - i);
 }
 
-const isa_kernels ISA_AVX2 = {"avx2", micro,  decode_row, lut_dot,
-                               dot,    dot_h,  halfs,      round_half_avx2};
+const isa_kernels ISA_AVX2 = {"avx2", micro,  decode_row, lut_dot, dot,
+                               dot_h,  kn_row, halfs,      round_half_avx2};
 #endif

@@ -59,6 +59,12 @@ static float dot_c(const float *a, const float *b, size_t K) {
   return s;
 }
 
+static void kn_row_c(const float *a, const float *b, size_t ldb, size_t K, size_t N, float *dst) {
+  for (size_t n = 0; n < N; n++) dst[n] = 0;
+  for (size_t k = 0; k < K; k++)
+    for (size_t n = 0; n < N; n++) dst[n] += a[k] * b[k * ldb + n];
+}
+
 static float half_c(uint16_t h) {
   uint32_t sign = (uint32_t)(h & 0x8000) << 16, e = (h >> 10) & 31, m = h & 1023, x;
   if (e == 31) x = sign | 0x7f800000u | (m << 13);
@@ -101,8 +107,8 @@ static void round_half_c(float *f, size_t n) {
   }
 }
 
-const isa_kernels ISA_GENERIC = {"generic", micro_c,  decode_row_c, lut_dot_c,
-                                  dot_c,     dot_h_c,  halfs_c,      round_half_c};
+const isa_kernels ISA_GENERIC = {"generic", micro_c,  decode_row_c, lut_dot_c, dot_c,
+                                  dot_h_c,   kn_row_c, halfs_c,      round_half_c};
 
 // ---- dispatch -------------------------------------------------------------------------------
 
@@ -155,16 +161,32 @@ static inline void store(const gemm_job *j, size_t m, size_t n, float v) {
   j->out[m * j->rs + n * j->cs] = v + (j->bias ? j->bias[n] : 0.0f);
 }
 
-// M = 1: one output per weight row.
+// M = 1 (or a few rows against dense B [N, K]): one dot product per output.
 static void rows_task(void *arg, size_t b0, size_t b1) {
   run_ctx *c = arg;
   const gemm_job *j = c->j;
   size_t n1 = b1 * NR < j->N ? b1 * NR : j->N;
-  for (size_t n = b0 * NR; n < n1; n++) {
-    float v = j->b    ? c->k->dot(j->a, j->b + n * j->ldb, j->K)
-              : j->bh ? c->k->dot_h(j->a, j->bh + n * j->ldb, j->K)
-                      : c->k->lut_dot(j, j->row0 + n, j->a, c->xe, c->xo);
-    store(j, 0, n, v);
+  for (size_t n = b0 * NR; n < n1; n++)
+    for (size_t m = 0; m < j->M; m++) {
+      const float *a = j->a + m * j->lda;
+      float v = j->b    ? c->k->dot(a, j->b + n * j->ldb, j->K)
+                : j->bh ? c->k->dot_h(a, j->bh + n * j->ldb, j->K)
+                        : c->k->lut_dot(j, j->row0 + n, a, c->xe, c->xo);
+      store(j, m, n, v);
+    }
+}
+
+// A few rows against dense B [K, N]: each output row as Σ_k a[k]·B[k, :], KN_COLS columns a task.
+static void kn_task(void *arg, size_t b0, size_t b1) {
+  run_ctx *c = arg;
+  const gemm_job *j = c->j;
+  float tmp[KN_COLS];
+  for (size_t blk = b0; blk < b1; blk++) {
+    size_t n0 = blk * KN_COLS, nb = j->N - n0 < KN_COLS ? j->N - n0 : KN_COLS;
+    for (size_t m = 0; m < j->M; m++) {
+      c->k->kn_row(j->a + m * j->lda, j->b + n0, j->ldb, j->K, nb, tmp);
+      for (size_t q = 0; q < nb; q++) store(j, m, n0 + q, tmp[q]);
+    }
   }
 }
 
@@ -213,9 +235,13 @@ int gemm_run(const gemm_job *j) {
   run_ctx c = {j, isa(), NULL, NULL, 0};
   size_t blocks = (j->N + NR - 1) / NR;
   int threads = pool_threads();
-  int rowwise = j->M == 1 && !(j->b && j->b_kn);
+  int dense = j->b || j->bh;
+  int kn = j->b && j->b_kn;
+  int rowwise = !kn && (j->M == 1 || (dense && j->M <= SMALL_M));
+  int small_kn = kn && j->M <= SMALL_M;
+  if (small_kn) blocks = (j->N + KN_COLS - 1) / KN_COLS;
   float *split = NULL;
-  if (rowwise && !j->b && !j->bh && j->bits == 4 && j->K % 2 == 0) {
+  if (rowwise && !dense && j->bits == 4 && j->K % 2 == 0) {
     size_t h = j->K / 2;
     split = malloc((2 * h + 1) * sizeof(float));
     if (!split) return 0;
@@ -229,7 +255,7 @@ int gemm_run(const gemm_job *j) {
   // Small jobs stay on the calling thread: waking a worker costs more than they do.
   double work = (double)j->M * (double)j->N * (double)j->K;
   size_t grain = work < 65536 ? blocks : (blocks + 4 * threads - 1) / (4 * threads);
-  pool_run(rowwise ? rows_task : panel_task, &c, blocks, grain);
+  pool_run(small_kn ? kn_task : rowwise ? rows_task : panel_task, &c, blocks, grain);
   free(split);
   return !atomic_load(&c.oom);
 }

@@ -5,7 +5,8 @@
 
 #include "gemm.h"
 
-enum { NR = 16, MR = 6, KC = 256 };
+// SMALL_M: products with at most this many rows of A (decoding's attention) skip the panel.
+enum { NR = 16, MR = 6, KC = 256, SMALL_M = 4, KN_COLS = 64 };
 
 typedef struct {
   const char *name;
@@ -20,6 +21,8 @@ typedef struct {
   float (*dot)(const float *a, const float *b, size_t K);
   /** Σ_k a[k] · float(h[k]) for fp16 bits h. */
   float (*dot_h)(const float *a, const uint16_t *h, size_t K);
+  /** dst[n] = Σ_k a[k] · b[k·ldb + n] for n < N (B stored [K, N]). */
+  void (*kn_row)(const float *a, const float *b, size_t ldb, size_t K, size_t N, float *dst);
   /** dst[k] = float(h[k]). */
   void (*halfs)(const uint16_t *h, float *dst, size_t K);
   void (*round_half)(float *f, size_t n);

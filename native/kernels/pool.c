@@ -9,6 +9,7 @@
 #include <sched.h>
 #include <stdatomic.h>
 #include <stdlib.h>
+#include <time.h>
 #include <unistd.h>
 
 #if defined(__x86_64__) || defined(__i386__)
@@ -20,9 +21,17 @@
 #define RELAX() ((void)0)
 #endif
 
-// Spins between yields, and yields before a worker sleeps: on a busy machine (more runnable
-// threads than cores) a spinning thread would keep the one it waits for off the CPU.
-enum { MAX_THREADS = 64, SPIN_BURST = 64, SPIN_YIELDS = 100 };
+// Spins between yields: on a busy machine (more runnable threads than cores) a spinning thread
+// would keep the one it waits for off the CPU. A worker sleeps after SPIN_NS without a job: waking
+// a sleeping thread costs ~150 µs on a VM, more than the JS ops between two products take.
+enum { MAX_THREADS = 64, SPIN_BURST = 64 };
+static const long long SPIN_NS = 5000000;
+
+static long long now_ns(void) {
+  struct timespec t;
+  clock_gettime(CLOCK_MONOTONIC, &t);
+  return (long long)t.tv_sec * 1000000000 + t.tv_nsec;
+}
 
 static void backoff(int *spins) {
   if (++*spins % SPIN_BURST) RELAX();
@@ -60,8 +69,9 @@ static void *worker(void *arg) {
   for (;;) {
     unsigned g;
     int spins = 0;
+    long long until = now_ns() + SPIN_NS;
     while ((g = atomic_load(&P.gen)) == seen) {
-      if (spins < SPIN_BURST * SPIN_YIELDS) {
+      if (spins % SPIN_BURST || now_ns() < until) {
         backoff(&spins);
         continue;
       }

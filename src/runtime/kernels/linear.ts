@@ -158,7 +158,10 @@ function batchIndex(k: KernelCall, a: number[], b: number[]) {
   return { shape, ai: idx(a), bi: idx(b) }
 }
 
-const matmul: Kernel = (k) => {
+const XY = ['x', 'y']
+
+/** matmul's shape-derived plan (memoized per step). */
+function matmulPlan(k: KernelCall) {
   const xa = operand(k, k.in('x'), k.bool('transpose_x', false), 'row')
   const ya = operand(k, k.in('y'), k.bool('transpose_y', false), 'col')
   const M = xa.rows
@@ -170,6 +173,15 @@ const matmul: Kernel = (k) => {
   const outShape = [...batch]
   if (xa.t.shape.length > 1) outShape.push(M)
   if (ya.t.shape.length > 1) outShape.push(N)
+  const strip = (o: Operand) => ({ ...o, t: undefined })
+  return { xa: strip(xa), ya: strip(ya), M, K, N, ai, bi, outShape }
+}
+
+const matmul: Kernel = (k) => {
+  const p = k.memo(XY, () => matmulPlan(k))
+  const { M, K, N, ai, bi, outShape } = p
+  const xa = { ...p.xa, t: k.in('x') }
+  const ya = { ...p.ya, t: k.in('y') }
   const out = k.alloc(k.outDType(), outShape)
   // gemmNT wants A [M, K] and B [N, K]: transpose x only if transpose_x, y unless transpose_y.
   const mats = (o: Operand) => numel(o.batch)
@@ -264,6 +276,8 @@ function convGeometry(k: KernelCall, x: readonly number[], w: readonly number[])
   return { out, before, strides, dil }
 }
 
+const CONV_DATA = ['x', 'weight', 'bias']
+
 const conv: Kernel = (k) => {
   const x = k.in('x')
   const w = k.in('weight')
@@ -276,7 +290,7 @@ const conv: Kernel = (k) => {
     k.fail(
       `weight ${shapeText(w.shape)} does not fit x ${shapeText(x.shape)} with groups ${groups}`,
     )
-  const g = convGeometry(k, x.shape, w.shape)
+  const g = k.memo(CONV_DATA, () => convGeometry(k, x.shape, w.shape))
   const out = k.alloc(k.outDType(), [Nb, O, ...g.out])
   const P = numel(g.out)
   const Pin = numel(x.shape.slice(2))
