@@ -10,7 +10,7 @@
     },
     {
       "target_name": "anemll_kernels",
-      "sources": ["kernels/addon.c", "kernels/gemm.c", "kernels/avx2.c", "kernels/pool.c"],
+      "sources": ["kernels/addon.c", "kernels/gemm.c", "kernels/avx2.c", "kernels/pool.c", "kernels/elementwise.c"],
       "cflags": ["-O3", "-std=gnu11", "-pthread", "-fno-fast-math", "-Wall", "-Wextra"],
       "libraries": ["-lm", "-ldl", "-pthread"],
       "xcode_settings": {

@@ -2,6 +2,8 @@
 //   gemm(a, aOff, lda, M, N, K, out, outOff, rs, cs, bias, biasOff, b, bOff, ldb, bKN)
 //   lutGemm(a, aOff, lda, M, N, K, out, outOff, rs, cs, bias, biasOff, idx, bits, lut, rpg, row0)
 //   hgemm(a, aOff, lda, M, N, K, out, outOff, rs, cs, bias, biasOff, bh, bOff, ldb)
+//   binary(op, x, y, out, dims, sx, sy)   op: 0 add, 1 sub, 2 mul, 3 real_div; Int32Array plans
+//   silu(x, out);  softmax(x, out, outer, n, inner)
 //   roundHalf(f, start, end)
 //   info() -> { isa, threads };  setThreads(n) -> n
 // Float arrays are Float32Array, idx a Uint8Array, bias a Float32Array or null. Every element a
@@ -9,6 +11,7 @@
 #include <node_api.h>
 #include <stdio.h>
 
+#include "elementwise.h"
 #include "gemm.h"
 #include "pool.h"
 
@@ -151,6 +154,64 @@ static napi_value LutGemm(napi_env env, napi_callback_info info) {
   return run(env, "lutGemm", &j);
 }
 
+static napi_value Binary(napi_env env, napi_callback_info info) {
+  size_t argc = 7;
+  napi_value argv[7];
+  if (napi_get_cb_info(env, info, &argc, argv, NULL, NULL) != napi_ok || argc != 7)
+    return fail(env, "binary", "expected 7 arguments");
+  args_t a = {env, argv, "binary", 0};
+  size_t nx, ny, no, nd, nsx, nsy;
+  double op = num(&a, 0);
+  const float *x = arr(&a, 1, napi_float32_array, &nx, 0);
+  const float *y = arr(&a, 2, napi_float32_array, &ny, 0);
+  float *o = arr(&a, 3, napi_float32_array, &no, 0);
+  const int32_t *dims = arr(&a, 4, napi_int32_array, &nd, 0);
+  const int32_t *sx = arr(&a, 5, napi_int32_array, &nsx, 0);
+  const int32_t *sy = arr(&a, 6, napi_int32_array, &nsy, 0);
+  if (a.bad || op > EW_DIV || nd < 1 || nd > EW_MAX_RANK || nsx != nd || nsy != nd)
+    return fail(env, "binary", "bad arguments");
+  // every element either operand or the output may touch lies inside its array
+  double total = 1, lastx = 0, lasty = 0;
+  for (size_t d = 0; d < nd; d++) {
+    if (dims[d] < 0 || sx[d] < 0 || sy[d] < 0) return fail(env, "binary", "bad plan");
+    total *= dims[d];
+    lastx += (dims[d] - 1.0) * sx[d];
+    lasty += (dims[d] - 1.0) * sy[d];
+  }
+  if (total > 0 && (total > (double)no || lastx >= (double)nx || lasty >= (double)ny))
+    return fail(env, "binary", "plan out of the arrays' range");
+  binary_f32((int)op, x, y, o, (int)nd, dims, sx, sy);
+  return NULL;
+}
+
+static napi_value Silu(napi_env env, napi_callback_info info) {
+  size_t argc = 2, nx, no;
+  napi_value argv[2];
+  if (napi_get_cb_info(env, info, &argc, argv, NULL, NULL) != napi_ok || argc != 2)
+    return fail(env, "silu", "expected 2 arguments");
+  args_t a = {env, argv, "silu", 0};
+  const float *x = arr(&a, 0, napi_float32_array, &nx, 0);
+  float *o = arr(&a, 1, napi_float32_array, &no, 0);
+  if (a.bad || no < nx) return fail(env, "silu", "bad arguments");
+  silu_f32(x, o, nx);
+  return NULL;
+}
+
+static napi_value Softmax(napi_env env, napi_callback_info info) {
+  size_t argc = 5, nx, no;
+  napi_value argv[5];
+  if (napi_get_cb_info(env, info, &argc, argv, NULL, NULL) != napi_ok || argc != 5)
+    return fail(env, "softmax", "expected 5 arguments");
+  args_t a = {env, argv, "softmax", 0};
+  const float *x = arr(&a, 0, napi_float32_array, &nx, 0);
+  float *o = arr(&a, 1, napi_float32_array, &no, 0);
+  double outer = num(&a, 2), n = num(&a, 3), inner = num(&a, 4);
+  if (a.bad || outer * n * inner > (double)nx || outer * n * inner > (double)no)
+    return fail(env, "softmax", "bad arguments");
+  softmax_f32(x, o, (size_t)outer, (size_t)n, (size_t)inner);
+  return NULL;
+}
+
 static napi_value RoundHalf(napi_env env, napi_callback_info info) {
   size_t argc = 3;
   napi_value argv[3];
@@ -193,7 +254,7 @@ NAPI_MODULE_INIT() {
     const char *name;
     napi_callback fn;
   } fns[] = {{"gemm", Gemm},         {"hgemm", Hgemm}, {"lutGemm", LutGemm},
-             {"roundHalf", RoundHalf}, {"info", Info},   {"setThreads", SetThreads}};
+             {"roundHalf", RoundHalf}, {"binary", Binary}, {"silu", Silu}, {"softmax", Softmax}, {"info", Info},   {"setThreads", SetThreads}};
   for (size_t i = 0; i < sizeof fns / sizeof fns[0]; i++) {
     napi_value f;
     if (napi_create_function(env, fns[i].name, NAPI_AUTO_LENGTH, fns[i].fn, NULL, &f) != napi_ok ||

@@ -9,7 +9,11 @@ import assert from 'node:assert/strict'
 import { PackedBits } from '../mil/value.js'
 import { gemmNTNaive } from './gemm.js'
 import { LutWeight } from './lut.js'
-import { nativeKernels, type NativeKernels } from './native.js'
+import { nativeKernels, useNative, type NativeKernels } from './native.js'
+import { buildFunction, buildProgram } from '../mil/builder.js'
+import { tensor } from '../mil/types.js'
+import { loadFunction } from './executor.js'
+import { makeTensor } from './tensor.js'
 import { roundHalfInPlace } from './round.js'
 import { halfsToFloats } from '../util/fp16.js'
 
@@ -322,3 +326,98 @@ test('the kernels refuse ranges outside their arrays', { skip }, () => {
   )
   assert.throws(() => k.roundHalf(a, 0, 9), /bad arguments/)
 })
+
+test(
+  'native binary ops equal the TypeScript ones bit for bit, broadcasting included',
+  { skip },
+  () => {
+    const r = rng(77)
+    const shapes: [number[], number[]][] = [
+      [
+        [1, 9, 64, 512],
+        [1, 1, 64, 512],
+      ],
+      [
+        [1, 576, 1, 64],
+        [1, 576, 1, 1],
+      ],
+      [
+        [3, 1, 40, 70],
+        [1, 5, 40, 1],
+      ],
+      [[4096], []],
+      [
+        [2, 3, 4, 5, 6, 7],
+        [6, 1],
+      ],
+    ]
+    for (const [a, b] of shapes) {
+      for (const [xs, ys] of [
+        [a, b],
+        [b, a],
+      ]) {
+        const fn = buildFunction(
+          { name: 'main', inputs: { x: tensor('fp32', xs), y: tensor('fp32', ys) } },
+          (bld, { x, y }) => ({
+            add: bld.add({ x, y }),
+            sub: bld.sub({ x, y }),
+            mul: bld.mul({ x, y }),
+            div: bld.real_div({ x, y }),
+          }),
+        )
+        const prog = buildProgram([fn])
+        const n = (s: number[]) => s.reduce((p, q) => p * q, 1)
+        const x = makeTensor(
+          'fp32',
+          xs,
+          Array.from({ length: n(xs) }, () => r() * 3),
+        )
+        const y = makeTensor(
+          'fp32',
+          ys,
+          Array.from({ length: n(ys) }, () => r() * 3 + 0.01),
+        )
+        useNative(false)
+        let want
+        try {
+          want = loadFunction(prog).run({ x, y })
+        } finally {
+          useNative(true)
+        }
+        assert.deepEqual(loadFunction(prog).run({ x, y }), want, `${xs} with ${ys}`)
+      }
+    }
+  },
+)
+
+test(
+  'native softmax and silu equal the TypeScript ones (masked rows, every axis)',
+  { skip },
+  () => {
+    const r = rng(91)
+    const shape = [2, 9, 16, 64]
+    const n = shape.reduce((p, q) => p * q, 1)
+    const values = Array.from({ length: n }, (_, i) => (i % 97 === 0 ? -Infinity : r() * 12))
+    values[5] = NaN
+    for (let i = 64 * 3; i < 64 * 4; i++) values[i] = -Infinity // a fully masked row
+    const fn = buildFunction(
+      { name: 'main', inputs: { x: tensor('fp32', shape) } },
+      (b, { x }) => ({
+        s3: b.softmax({ x, axis: -1 }),
+        s1: b.softmax({ x, axis: 1 }),
+        s2: b.softmax({ x, axis: 2 }),
+        silu: b.silu({ x }),
+      }),
+    )
+    const prog = buildProgram([fn])
+    const x = makeTensor('fp32', shape, values)
+    useNative(false)
+    let want
+    try {
+      want = loadFunction(prog).run({ x })
+    } finally {
+      useNative(true)
+    }
+    assert.deepEqual(loadFunction(prog).run({ x }), want)
+  },
+)

@@ -67,6 +67,21 @@ export interface NativeKernels {
     rpg: number,
     row0: number,
   ): void
+  /** out = x op y (0 add, 1 sub, 2 mul, 3 real_div) over a row-major output of shape `dims`,
+   * each operand read at its own strides (0 where it broadcasts). */
+  binary(
+    op: number,
+    x: F32,
+    y: F32,
+    out: F32,
+    dims: Int32Array,
+    sx: Int32Array,
+    sy: Int32Array,
+  ): void
+  /** out = x / (1 + exp(−x)) elementwise, as the TypeScript silu. */
+  silu(x: F32, out: F32): void
+  /** softmax over the middle dim of x viewed as [outer, n, inner], as softmaxInto. */
+  softmax(x: F32, out: F32, outer: number, n: number, inner: number): void
   /** f[start..end) rounded to fp16 in place (as roundHalfInPlace). */
   roundHalf(f: F32, start: number, end: number): void
   info(): { isa: string; threads: number }

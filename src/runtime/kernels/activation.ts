@@ -1,5 +1,6 @@
 // Unary math and activations, softmax (format doc §6.6). One plain loop per op.
 import type { Kernel } from '../kernel.js'
+import { nativeKernels } from '../native.js'
 import { axisOf } from '../kernel.js'
 import type { NumericData } from '../tensor.js'
 import { erf, rint } from './math.js'
@@ -61,11 +62,15 @@ const UNARY: Record<string, UnaryFn> = {
   },
 }
 
-function unary(f: UnaryFn): Kernel {
+function unary(f: UnaryFn, type: string): Kernel {
+  const native = type === 'silu'
   return (k) => {
     const x = k.in('x')
     const out = k.alloc(k.outDType(), x.shape)
-    f(x.data, out.data, x.data.length)
+    const nk = native && x.data.length >= NATIVE_MIN ? nativeKernels() : undefined
+    if (nk && x.data instanceof Float32Array && out.data instanceof Float32Array)
+      nk.silu(x.data, out.data)
+    else f(x.data, out.data, x.data.length)
     return [out]
   }
 }
@@ -141,9 +146,19 @@ const softmax: Kernel = (k) => {
   const x = k.in('x')
   const axis = axisOf(k, k.int('axis', -1), x.shape.length)
   const out = k.alloc(k.outDType(), x.shape)
-  softmaxInto(x.data, out.data, x.shape, axis)
+  const nk = x.data.length >= NATIVE_MIN ? nativeKernels() : undefined
+  if (nk && x.data instanceof Float32Array && out.data instanceof Float32Array) {
+    const n = x.shape[axis]
+    let inner = 1
+    for (let i = axis + 1; i < x.shape.length; i++) inner *= x.shape[i]
+    const outer = n * inner === 0 ? 0 : x.data.length / (n * inner)
+    nk.softmax(x.data, out.data, outer, n, inner)
+  } else softmaxInto(x.data, out.data, x.shape, axis)
   return [out]
 }
+
+/** Below this many elements the N-API call costs more than the loop. */
+const NATIVE_MIN = 2048
 
 export function softmaxInto(
   xd: NumericData,
@@ -186,7 +201,7 @@ export function softmaxInto(
 
 /** Unary math, activations and softmax. */
 export const ACTIVATION: Record<string, Kernel> = {
-  ...Object.fromEntries(Object.entries(UNARY).map(([t, f]) => [t, unary(f)])),
+  ...Object.fromEntries(Object.entries(UNARY).map(([t, f]) => [t, unary(f, t)])),
   rsqrt,
   inverse,
   log,

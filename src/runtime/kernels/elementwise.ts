@@ -2,6 +2,7 @@
 // Each op is one row loop over (x, y) with inner strides; broadcast.ts walks the rows, so the
 // per-element work is a plain expression, not a closure call.
 import type { Kernel, KernelCall } from '../kernel.js'
+import { nativeKernels } from '../native.js'
 import type { NumericData, NumericTensor } from '../tensor.js'
 import { shapeText } from '../tensor.js'
 import { eachRow, planBroadcast, type BroadcastPlan } from './broadcast.js'
@@ -119,6 +120,9 @@ const F32_ROWS: Record<string, F32RowFn> = {
 interface Rows {
   readonly plan: BroadcastPlan
   readonly inner: readonly number[]
+  /** The plan as the native `binary` takes it: dims and each operand's strides. */
+  readonly dims32: Int32Array
+  readonly strides32: Int32Array[]
 }
 
 function broadcastOf(k: KernelCall, ts: NumericTensor[], names: readonly string[]): Rows {
@@ -126,21 +130,44 @@ function broadcastOf(k: KernelCall, ts: NumericTensor[], names: readonly string[
     const plan = planBroadcast(ts.map((t) => t.shape))
     if (!plan)
       k.fail(`cannot broadcast ${ts.map((t, i) => `${names[i]} ${shapeText(t.shape)}`).join(', ')}`)
-    return { plan, inner: plan.strides.map((s) => s[s.length - 1]) }
+    return {
+      plan,
+      inner: plan.strides.map((s) => s[s.length - 1]),
+      dims32: Int32Array.from(plan.dims),
+      strides32: plan.strides.map((s) => Int32Array.from(s)),
+    }
   })
 }
 
 const XY = ['x', 'y']
 const COND_A_B = ['cond', 'a', 'b']
 
+/** Ops the native `binary` runs (its op codes), bit for bit as F32_ROWS. */
+const NATIVE_OP: Record<string, number> = { add: 0, sub: 1, mul: 2, real_div: 3 }
+/** Below this many elements the N-API call costs more than the loop. */
+const NATIVE_MIN = 2048
+
 function binary(type: string): Kernel {
   const f = ROWS[type]
   const f32 = Object.hasOwn(F32_ROWS, type) ? F32_ROWS[type] : undefined
+  const op = Object.hasOwn(NATIVE_OP, type) ? NATIVE_OP[type] : -1
   return (k) => {
     const x = k.in('x')
     const y = k.in('y')
-    const { plan, inner } = broadcastOf(k, [x, y], XY)
+    const rows = broadcastOf(k, [x, y], XY)
+    const { plan, inner } = rows
     const out = k.alloc(k.outDType(), plan.shape)
+    const nk = op >= 0 && out.data.length >= NATIVE_MIN ? nativeKernels() : undefined
+    if (
+      nk &&
+      x.data instanceof Float32Array &&
+      y.data instanceof Float32Array &&
+      out.data instanceof Float32Array
+    ) {
+      const [sx, sy] = rows.strides32
+      nk.binary(op, x.data, y.data, out.data, rows.dims32, sx, sy)
+      return [out]
+    }
     const sx = inner[0]
     const sy = inner[1]
     const xd = x.data

@@ -1,0 +1,96 @@
+// Elementwise add/sub/mul/real_div of float32 tensors with NumPy broadcasting, walked as rows:
+// the output is contiguous, each operand has a stride per (coalesced) dim, 0 where it broadcasts.
+// One float32 operation per element: the same bits as the TypeScript kernels, which compute in
+// float64 and round to float32 (for + − × ÷ double rounding through float64 is exact).
+#include "elementwise.h"
+
+#include <math.h>
+
+#define ROW(EXPR)                                                                              \
+  do {                                                                                         \
+    if (ix == 1 && iy == 1)                                                                    \
+      for (size_t i = 0; i < n; i++) {                                                         \
+        float a = x[i], b = y[i];                                                              \
+        o[i] = (EXPR);                                                                         \
+      }                                                                                        \
+    else if (ix == 1 && iy == 0) {                                                             \
+      float b = y[0];                                                                          \
+      for (size_t i = 0; i < n; i++) {                                                         \
+        float a = x[i];                                                                        \
+        o[i] = (EXPR);                                                                         \
+      }                                                                                        \
+    } else if (ix == 0 && iy == 1) {                                                           \
+      float a = x[0];                                                                          \
+      for (size_t i = 0; i < n; i++) {                                                         \
+        float b = y[i];                                                                        \
+        o[i] = (EXPR);                                                                         \
+      }                                                                                        \
+    } else                                                                                     \
+      for (size_t i = 0; i < n; i++) {                                                         \
+        float a = x[i * ix], b = y[i * iy];                                                    \
+        o[i] = (EXPR);                                                                         \
+      }                                                                                        \
+  } while (0)
+
+static void row(int op, const float *x, size_t ix, const float *y, size_t iy, float *o, size_t n) {
+  switch (op) {
+    case EW_ADD: ROW(a + b); break;
+    case EW_SUB: ROW(a - b); break;
+    case EW_MUL: ROW(a * b); break;
+    default: ROW(a / b); break;
+  }
+}
+
+void binary_f32(int op, const float *x, const float *y, float *o, int rank, const int32_t *dims,
+                const int32_t *sx, const int32_t *sy) {
+  size_t n = (size_t)dims[rank - 1], rows = 1;
+  for (int d = 0; d < rank - 1; d++) rows *= (size_t)dims[d];
+  if (n == 0 || rows == 0) return;
+  int32_t count[EW_MAX_RANK] = {0};
+  size_t ox = 0, oy = 0;
+  for (size_t q = 0; q < rows; q++, o += n) {
+    row(op, x + ox, (size_t)sx[rank - 1], y + oy, (size_t)sy[rank - 1], o, n);
+    for (int d = rank - 2; d >= 0; d--) {  // odometer over the outer dims
+      count[d]++;
+      ox += (size_t)sx[d];
+      oy += (size_t)sy[d];
+      if (count[d] < dims[d]) break;
+      ox -= (size_t)sx[d] * (size_t)dims[d];
+      oy -= (size_t)sy[d] * (size_t)dims[d];
+      count[d] = 0;
+    }
+  }
+}
+
+// x / (1 + exp(−x)) in double, rounded once to float32: the TypeScript kernel's arithmetic (its
+// exp and libm's may differ in the last bit of a double, which survives float32 rounding about
+// once in 2^29 values).
+void silu_f32(const float *x, float *o, size_t n) {
+  for (size_t i = 0; i < n; i++) o[i] = (float)((double)x[i] / (1.0 + exp(-(double)x[i])));
+}
+
+// softmax over the middle dim of [outer, n, inner], step for step as softmaxInto (activation.ts).
+void softmax_f32(const float *x, float *o, size_t outer, size_t n, size_t inner) {
+  for (size_t q = 0; q < outer; q++)
+    for (size_t j = 0; j < inner; j++) {
+      size_t base = q * n * inner + j, end = base + n * inner, stop = base;
+      float max = -INFINITY;
+      for (size_t p = base; p < end; p += inner)
+        if (x[p] > max) max = x[p];
+      double sum = 0;
+      for (size_t p = base; p < end; p += inner) {
+        double d = (double)x[p] - (double)max;
+        if (d < -746) {
+          o[p] = 0;
+          continue;
+        }
+        double e = exp(d);
+        o[p] = (float)e;
+        sum += e;
+        stop = p + inner;
+      }
+      double inv = 1 / sum;
+      if (!isfinite(inv)) stop = end;
+      for (size_t p = base; p < stop; p += inner) o[p] = (float)((double)o[p] * inv);
+    }
+}

@@ -1,0 +1,19 @@
+#ifndef ANEMLL_ELEMENTWISE_H
+#define ANEMLL_ELEMENTWISE_H
+
+#include <stddef.h>
+#include <stdint.h>
+
+enum { EW_ADD = 0, EW_SUB = 1, EW_MUL = 2, EW_DIV = 3, EW_MAX_RANK = 16 };
+
+/** o[...] = x op y over a row-major output of shape dims[0..rank); sx/sy: operand strides. */
+void binary_f32(int op, const float *x, const float *y, float *o, int rank, const int32_t *dims,
+                const int32_t *sx, const int32_t *sy);
+
+/** o = x / (1 + exp(−x)), as the TypeScript silu. */
+void silu_f32(const float *x, float *o, size_t n);
+
+/** softmax over the middle dim of x viewed as [outer, n, inner], as softmaxInto. */
+void softmax_f32(const float *x, float *o, size_t outer, size_t n, size_t inner);
+
+#endif
