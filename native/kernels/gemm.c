@@ -254,7 +254,10 @@ int gemm_run(const gemm_job *j) {
   }
   // Small jobs stay on the calling thread: waking a worker costs more than they do.
   double work = (double)j->M * (double)j->N * (double)j->K;
-  size_t grain = work < 65536 ? blocks : (blocks + 4 * threads - 1) / (4 * threads);
+  // Otherwise one block per grab: the atomic is cheap next to a block, and small grabs leave the
+  // threads little to wait for at the end.
+  size_t grain = work < 65536 ? blocks : 1;
+  (void)threads;
   pool_run(small_kn ? kn_task : rowwise ? rows_task : panel_task, &c, blocks, grain);
   free(split);
   return !atomic_load(&c.oom);
