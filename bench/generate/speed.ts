@@ -23,15 +23,16 @@
 // be idle, and it prints a warning if they were not.
 // Converted models and the F16 GGUF are cached under ${ANEMLL_CACHE:-~/.cache/anemll}/bench/.
 //
-// Measured (2 cores, idle, 2m34s; ours with the native kernels of this date, ratio of medians):
-//   LUT4/Q4_1  text 128: prefill 70.8 vs 169.3 tok/s (0.42x), decode 23.3 vs 55.4 (0.42x)
-//              chat 42:  prefill 44.9 vs 153.7 (0.29x),       decode 23.4 vs 59.7 (0.39x)
-//   fp16/F16   text 128: prefill 68.6 vs 199.4 (0.34x),       decode 19.4 vs 33.3 (0.58x)
-//              chat 42:  prefill 45.8 vs 189.2 (0.24x),       decode 20.0 vs 35.9 (0.56x)
-//   turns 2-6 (56 to 217 tokens of conversation): TTFT ours 617-861 ms, llama.cpp 132-150 ms,
-//   neither growing with the conversation length. Peak RSS: ours 467 / 661 MB, llama.cpp
-//   408 / 625 MB. On the F16 file llama.cpp keeps the Q4_1 file's greedy tokens for 14/32 (text)
-//   and 6/32 (chat) tokens: the first difference comes at a near-tie, then the texts go apart.
+// Measured 2026-11-28 (2 cores, idle; native kernels with 2 threads; two runs, ratio of medians):
+//   LUT4/Q4_1  text 128: prefill 117-125 vs 175-192 tok/s (0.61-0.71x), decode 25-26 vs 48-60 (0.43-0.53x)
+//              chat 42:  prefill 72-80 vs 112-201 (0.40-0.65x),          decode 23-27 vs 48-59 (0.46-0.48x)
+//   fp16/F16   text 128: prefill 118-127 vs 192-196 (0.61-0.66x),        decode 21-25 vs 36-42 (0.58-0.59x)
+//              chat 42:  prefill 80 vs 196-220 (0.36-0.41x),             decode 20-25 vs 38-43 (0.54-0.60x)
+//   turns 2-6 (56 to 217 tokens of conversation): TTFT ours 481-649 ms, llama.cpp 115-155 ms, neither
+//   growing with the conversation length (the ±25% fit is noisy at this size). Peak RSS: ours
+//   471 / 659 MB, llama.cpp 378-395 / 622 MB. Before the native kernels (TypeScript only): prefill
+//   ~2-5 tok/s, decode ~1.4 tok/s. On the F16 file llama.cpp keeps the Q4_1 file's greedy tokens
+//   for 14/32 (text) and 6/32 (chat) tokens: the first difference comes at a near-tie.
 //
 // Usage: npx tsx bench/generate/speed.ts [options]
 //   --only <list>         pairs to run, comma-separated (default lut4,fp16,turns)
