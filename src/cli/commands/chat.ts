@@ -4,6 +4,7 @@ import type { Model } from '../../generate/engine.js'
 import { checkedSampler } from '../../generate/loop.js'
 import type { Session } from '../../generate/session.js'
 import type { GenerateOptions } from '../../generate/types.js'
+import { kernelInfo } from '../../runtime/native.js'
 import { UsageError } from '../../util/errors.js'
 import { parseFlags, type Command } from '../command.js'
 import { GENERATION_FLAGS, generationOptions, openModel, statsLine, streamTo } from './run.js'
@@ -57,6 +58,7 @@ function statsText(model: Model, session: Session): string {
   const s = session.last?.stats
   const lines = [
     `context: ${session.contextTokens.length}/${model.meta.context} tokens, ${session.messages.length} messages`,
+    `kernels: ${kernelInfo()}`,
   ]
   if (!s) return [...lines, 'no reply yet'].join('\n')
   lines.push(

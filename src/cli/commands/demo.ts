@@ -4,6 +4,7 @@ import { join } from 'node:path'
 import { fileURLToPath } from 'node:url'
 import { convert, convertOptions } from '../../convert/pipeline.js'
 import { parseLutSpec, palettizer } from '../../quant/index.js'
+import { kernelInfo } from '../../runtime/native.js'
 import { UsageError } from '../../util/errors.js'
 import { formatDuration } from '../../util/progress.js'
 import { parseFlags, type Command } from '../command.js'
@@ -121,7 +122,7 @@ export const demoCommand: Command = {
       err(
         [
           `conversion: ${formatDuration(conv.seconds)} (${conv.parts.map((p) => p.file).join(', ')})`,
-          `load + warm-up: ${formatDuration(loadSeconds)}`,
+          `load + warm-up: ${formatDuration(loadSeconds)} (kernels: ${kernelInfo()})`,
           `prefill: ${s.prefillTokens} tokens at ${s.prefillTokensPerSecond.toFixed(1)} tok/s, time to first token ${s.ttftMs.toFixed(0)} ms`,
           `decode: ${s.generatedTokens} tokens at ${s.decodeTokensPerSecond.toFixed(1)} tok/s`,
           statsLine(s),
