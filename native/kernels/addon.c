@@ -29,6 +29,14 @@ static napi_value fail(napi_env env, const char *fn, const char *msg) {
   return NULL;
 }
 
+// Declares argv (n values, else throws naming fn) and `a`, the reader of its elements.
+#define TAKE_ARGS(n, fn)                                                                       \
+  size_t argc = n;                                                                             \
+  napi_value argv[n];                                                                          \
+  if (napi_get_cb_info(env, info, &argc, argv, NULL, NULL) != napi_ok || argc != n)            \
+    return fail(env, fn, "expected " #n " arguments");                                         \
+  args_t a = {env, argv, fn, 0}
+
 static double num(args_t *a, int i) {
   double v;
   if (napi_get_value_double(a->env, a->argv[i], &v) != napi_ok || !(v >= 0) ||
@@ -88,11 +96,7 @@ static napi_value run(napi_env env, const char *fn, gemm_job *j) {
 }
 
 static napi_value Gemm(napi_env env, napi_callback_info info) {
-  size_t argc = 16;
-  napi_value argv[16];
-  if (napi_get_cb_info(env, info, &argc, argv, NULL, NULL) != napi_ok || argc != 16)
-    return fail(env, "gemm", "expected 16 arguments");
-  args_t a = {env, argv, "gemm", 0};
+  TAKE_ARGS(16, "gemm");
   gemm_job j = {0};
   if (!head(&a, &j)) return fail(env, "gemm", "bad arguments or A/out/bias out of range");
   size_t nb;
@@ -109,11 +113,7 @@ static napi_value Gemm(napi_env env, napi_callback_info info) {
 }
 
 static napi_value Hgemm(napi_env env, napi_callback_info info) {
-  size_t argc = 15;
-  napi_value argv[15];
-  if (napi_get_cb_info(env, info, &argc, argv, NULL, NULL) != napi_ok || argc != 15)
-    return fail(env, "hgemm", "expected 15 arguments");
-  args_t a = {env, argv, "hgemm", 0};
+  TAKE_ARGS(15, "hgemm");
   gemm_job j = {0};
   if (!head(&a, &j)) return fail(env, "hgemm", "bad arguments or A/out/bias out of range");
   size_t nb;
@@ -128,11 +128,7 @@ static napi_value Hgemm(napi_env env, napi_callback_info info) {
 }
 
 static napi_value LutGemm(napi_env env, napi_callback_info info) {
-  size_t argc = 17;
-  napi_value argv[17];
-  if (napi_get_cb_info(env, info, &argc, argv, NULL, NULL) != napi_ok || argc != 17)
-    return fail(env, "lutGemm", "expected 17 arguments");
-  args_t a = {env, argv, "lutGemm", 0};
+  TAKE_ARGS(17, "lutGemm");
   gemm_job j = {0};
   if (!head(&a, &j)) return fail(env, "lutGemm", "bad arguments or A/out/bias out of range");
   size_t ni, nl;
@@ -155,11 +151,7 @@ static napi_value LutGemm(napi_env env, napi_callback_info info) {
 }
 
 static napi_value Binary(napi_env env, napi_callback_info info) {
-  size_t argc = 7;
-  napi_value argv[7];
-  if (napi_get_cb_info(env, info, &argc, argv, NULL, NULL) != napi_ok || argc != 7)
-    return fail(env, "binary", "expected 7 arguments");
-  args_t a = {env, argv, "binary", 0};
+  TAKE_ARGS(7, "binary");
   size_t nx, ny, no, nd, nsx, nsy;
   double op = num(&a, 0);
   const float *x = arr(&a, 1, napi_float32_array, &nx, 0);
@@ -185,11 +177,8 @@ static napi_value Binary(napi_env env, napi_callback_info info) {
 }
 
 static napi_value Silu(napi_env env, napi_callback_info info) {
-  size_t argc = 2, nx, no;
-  napi_value argv[2];
-  if (napi_get_cb_info(env, info, &argc, argv, NULL, NULL) != napi_ok || argc != 2)
-    return fail(env, "silu", "expected 2 arguments");
-  args_t a = {env, argv, "silu", 0};
+  TAKE_ARGS(2, "silu");
+  size_t nx, no;
   const float *x = arr(&a, 0, napi_float32_array, &nx, 0);
   float *o = arr(&a, 1, napi_float32_array, &no, 0);
   if (a.bad || no < nx) return fail(env, "silu", "bad arguments");
@@ -198,11 +187,8 @@ static napi_value Silu(napi_env env, napi_callback_info info) {
 }
 
 static napi_value Softmax(napi_env env, napi_callback_info info) {
-  size_t argc = 5, nx, no;
-  napi_value argv[5];
-  if (napi_get_cb_info(env, info, &argc, argv, NULL, NULL) != napi_ok || argc != 5)
-    return fail(env, "softmax", "expected 5 arguments");
-  args_t a = {env, argv, "softmax", 0};
+  TAKE_ARGS(5, "softmax");
+  size_t nx, no;
   const float *x = arr(&a, 0, napi_float32_array, &nx, 0);
   float *o = arr(&a, 1, napi_float32_array, &no, 0);
   double outer = num(&a, 2), n = num(&a, 3), inner = num(&a, 4);
@@ -213,11 +199,7 @@ static napi_value Softmax(napi_env env, napi_callback_info info) {
 }
 
 static napi_value RoundHalf(napi_env env, napi_callback_info info) {
-  size_t argc = 3;
-  napi_value argv[3];
-  if (napi_get_cb_info(env, info, &argc, argv, NULL, NULL) != napi_ok || argc != 3)
-    return fail(env, "roundHalf", "expected 3 arguments");
-  args_t a = {env, argv, "roundHalf", 0};
+  TAKE_ARGS(3, "roundHalf");
   size_t n;
   float *f = arr(&a, 0, napi_float32_array, &n, 0);
   double s = num(&a, 1), e = num(&a, 2);
@@ -238,11 +220,8 @@ static napi_value Info(napi_env env, napi_callback_info info) {
 }
 
 static napi_value SetThreads(napi_env env, napi_callback_info info) {
-  size_t argc = 1;
-  napi_value argv[1], r;
-  if (napi_get_cb_info(env, info, &argc, argv, NULL, NULL) != napi_ok || argc != 1)
-    return fail(env, "setThreads", "expected 1 argument");
-  args_t a = {env, argv, "setThreads", 0};
+  TAKE_ARGS(1, "setThreads");
+  napi_value r;
   double n = num(&a, 0);
   if (a.bad || n < 1) return fail(env, "setThreads", "expected a positive integer");
   napi_create_int32(env, pool_set_threads(n > 64 ? 64 : (int)n), &r);

@@ -151,20 +151,41 @@ INLINE __m256i unpack8(const uint8_t *p, __m256i shuf, __m256i shift, __m256i ma
     }                                                                                          \
   } while (0)
 
+// A 2- or 3-bit table has 4 or 8 entries: copied into an 8-float one, one register holds it.
+// Returns the job to read row `row` through (a copy whose every row reads `small`, or j itself).
+static const gemm_job *padded_table(const gemm_job *j, size_t row, float small[8], gemm_job *jj) {
+  if (j->bits > 3) return j;
+  memset(small, 0, 8 * sizeof(float));
+  memcpy(small, lut_row(j, row), sizeof(float) << j->bits);
+  *jj = *j;
+  jj->lut = small;
+  jj->rpg = (size_t)-1;  // row / rpg = 0
+  return jj;
+}
+
 AVX2 static void decode_row(const gemm_job *j, size_t row, float *dst) {
-  // a 2- or 3-bit table has 4 or 8 entries: pad it to 8 so one register holds it
-  float small[8] = {0};
+  float small[8];
   gemm_job jj;
-  if (j->bits <= 3) {
-    memcpy(small, lut_row(j, row), sizeof(float) << j->bits);
-    jj = *j;
-    jj.lut = small;
-    jj.rpg = (size_t)-1;  // row / rpg = 0: every row reads `small`
-    j = &jj;
-  }
+  j = padded_table(j, row, small, &jj);
 #define TAIL(ws) dst[k] = (ws)
   ROW_LOOP(j, row, _mm256_storeu_ps(dst + k, w));
 #undef TAIL
+}
+
+// 4-bit rows with an fp16-exact table: its 16 entries as two fp16 byte planes, one vpshufb
+// each per 32 lookups. Returns 0 when the table is not fp16-exact.
+INLINE int make_planes16(const float *t, __m256i *lo, __m256i *hi) {
+  const __m128i sep = _mm_setr_epi8(0, 2, 4, 6, 8, 10, 12, 14, 1, 3, 5, 7, 9, 11, 13, 15);
+  __m256 f0 = _mm256_loadu_ps(t), f1 = _mm256_loadu_ps(t + 8);
+  __m128i h0 = _mm256_cvtps_ph(f0, _MM_FROUND_TO_NEAREST_INT);
+  __m128i h1 = _mm256_cvtps_ph(f1, _MM_FROUND_TO_NEAREST_INT);
+  __m256 d0 = _mm256_cmp_ps(_mm256_cvtph_ps(h0), f0, _CMP_NEQ_UQ);
+  __m256 d1 = _mm256_cmp_ps(_mm256_cvtph_ps(h1), f1, _CMP_NEQ_UQ);
+  if (_mm256_movemask_ps(_mm256_or_ps(d0, d1))) return 0;
+  __m128i a = _mm_shuffle_epi8(h0, sep), b = _mm_shuffle_epi8(h1, sep);
+  *lo = _mm256_broadcastsi128_si256(_mm_unpacklo_epi64(a, b));
+  *hi = _mm256_broadcastsi128_si256(_mm_unpackhi_epi64(a, b));
+  return 1;
 }
 
 // 6-bit rows with fp16-exact tables: the 64 entries as fp16 split into byte planes, four
@@ -176,18 +197,8 @@ typedef struct {
 
 // Returns 0 when some entry is not exactly an fp16 value (the caller then gathers floats).
 INLINE int make_planes64(const float *t, planes64 *pl) {
-  const __m128i sep = _mm_setr_epi8(0, 2, 4, 6, 8, 10, 12, 14, 1, 3, 5, 7, 9, 11, 13, 15);
-  for (int q = 0; q < 4; q++) {
-    __m256 f0 = _mm256_loadu_ps(t + 16 * q), f1 = _mm256_loadu_ps(t + 16 * q + 8);
-    __m128i h0 = _mm256_cvtps_ph(f0, _MM_FROUND_TO_NEAREST_INT);
-    __m128i h1 = _mm256_cvtps_ph(f1, _MM_FROUND_TO_NEAREST_INT);
-    __m256 d0 = _mm256_cmp_ps(_mm256_cvtph_ps(h0), f0, _CMP_NEQ_UQ);
-    __m256 d1 = _mm256_cmp_ps(_mm256_cvtph_ps(h1), f1, _CMP_NEQ_UQ);
-    if (_mm256_movemask_ps(_mm256_or_ps(d0, d1))) return 0;
-    __m128i a = _mm_shuffle_epi8(h0, sep), b = _mm_shuffle_epi8(h1, sep);
-    pl->lo[q] = _mm256_broadcastsi128_si256(_mm_unpacklo_epi64(a, b));
-    pl->hi[q] = _mm256_broadcastsi128_si256(_mm_unpackhi_epi64(a, b));
-  }
+  for (int q = 0; q < 4; q++)
+    if (!make_planes16(t + 16 * q, &pl->lo[q], &pl->hi[q])) return 0;
   return 1;
 }
 
@@ -226,22 +237,6 @@ INLINE float dot6(const planes64 *pl, const uint8_t *p, const uint8_t *end, size
   }
   *done = k;
   return hsum(_mm256_add_ps(_mm256_add_ps(a0, a1), _mm256_add_ps(a2, a3)));
-}
-
-// 4-bit rows with an fp16-exact table: its 16 entries as two fp16 byte planes, one vpshufb
-// each per 32 lookups. Returns 0 when the table is not fp16-exact.
-INLINE int make_planes16(const float *t, __m256i *lo, __m256i *hi) {
-  const __m128i sep = _mm_setr_epi8(0, 2, 4, 6, 8, 10, 12, 14, 1, 3, 5, 7, 9, 11, 13, 15);
-  __m256 f0 = _mm256_loadu_ps(t), f1 = _mm256_loadu_ps(t + 8);
-  __m128i h0 = _mm256_cvtps_ph(f0, _MM_FROUND_TO_NEAREST_INT);
-  __m128i h1 = _mm256_cvtps_ph(f1, _MM_FROUND_TO_NEAREST_INT);
-  __m256 d0 = _mm256_cmp_ps(_mm256_cvtph_ps(h0), f0, _CMP_NEQ_UQ);
-  __m256 d1 = _mm256_cmp_ps(_mm256_cvtph_ps(h1), f1, _CMP_NEQ_UQ);
-  if (_mm256_movemask_ps(_mm256_or_ps(d0, d1))) return 0;
-  __m128i a = _mm_shuffle_epi8(h0, sep), b = _mm_shuffle_epi8(h1, sep);
-  *lo = _mm256_broadcastsi128_si256(_mm_unpacklo_epi64(a, b));
-  *hi = _mm256_broadcastsi128_si256(_mm_unpackhi_epi64(a, b));
-  return 1;
 }
 
 // Σ over the first *done bytes (2 columns each) of a 4-bit row: low nibbles pair with xe, high
@@ -308,15 +303,9 @@ AVX2 static float lut_dot(const gemm_job *j, size_t row, const float *x, const f
     for (; k < j->K; k++) s += x[k] * t[index_at(j->idx, 6, row * j->K + k)];
     return s;
   }
-  float small[8] = {0};
+  float small[8];
   gemm_job jj;
-  if (j->bits <= 3) {
-    memcpy(small, lut_row(j, row), sizeof(float) << j->bits);
-    jj = *j;
-    jj.lut = small;
-    jj.rpg = (size_t)-1;
-    j = &jj;
-  }
+  j = padded_table(j, row, small, &jj);
   __m256 acc = _mm256_setzero_ps();
   float tail = 0;
 #define TAIL(ws) tail += x[k] * (ws)

@@ -4,6 +4,7 @@
 // MR-row tile of A then streams through (micro). Each output is one sum in a fixed order, so
 // results do not depend on the thread count.
 #include <math.h>
+#include <pthread.h>
 #include <stdatomic.h>
 #include <stdlib.h>
 #include <string.h>
@@ -112,19 +113,23 @@ const isa_kernels ISA_GENERIC = {"generic", micro_c,  decode_row_c, lut_dot_c, d
 
 // ---- dispatch -------------------------------------------------------------------------------
 
-static const isa_kernels *isa(void) {
-  static const isa_kernels *chosen;
-  if (!chosen) {
-    chosen = &ISA_GENERIC;
+static const isa_kernels *chosen = &ISA_GENERIC;
+
+// Once per process: worker_threads may call in at the same time.
+static void choose_isa(void) {
 #if defined(__x86_64__)
-    __builtin_cpu_init();
-    if (!getenv("ANEMLL_NO_SIMD") && __builtin_cpu_supports("avx2") &&
-        __builtin_cpu_supports("fma") && __builtin_cpu_supports("f16c")) {
-      avx2_init();
-      chosen = &ISA_AVX2;
-    }
-#endif
+  __builtin_cpu_init();
+  if (!getenv("ANEMLL_NO_SIMD") && __builtin_cpu_supports("avx2") &&
+      __builtin_cpu_supports("fma") && __builtin_cpu_supports("f16c")) {
+    avx2_init();
+    chosen = &ISA_AVX2;
   }
+#endif
+}
+
+static const isa_kernels *isa(void) {
+  static pthread_once_t once = PTHREAD_ONCE_INIT;
+  pthread_once(&once, choose_isa);
   return chosen;
 }
 

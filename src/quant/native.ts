@@ -1,7 +1,6 @@
 // The optional native kernel (native/quant, a C port of kernel.ts that gives the same bytes),
 // built by `npm run build:native`. Without it, or with ANEMLL_NATIVE=0, the TypeScript kernel runs.
-import { createRequire } from 'node:module'
-import { fileURLToPath } from 'node:url'
+import { loadAddon } from '../util/native-addon.js'
 import { palettizeGroups, type GroupJob, type GroupScratch } from './kernel.js'
 
 interface Addon {
@@ -17,22 +16,11 @@ interface Addon {
   ): void
 }
 
-const ADDON = '../../native/build/Release/anemll_quant.node'
-
 let addon: Addon | null | undefined
 
 /** The native kernel, or undefined when it is not built (or ANEMLL_NATIVE=0). */
 export function nativeKernel(): Addon | undefined {
-  if (addon === undefined) {
-    addon = null
-    if (process.env.ANEMLL_NATIVE !== '0') {
-      try {
-        addon = createRequire(import.meta.url)(fileURLToPath(new URL(ADDON, import.meta.url)))
-      } catch {
-        addon = null
-      }
-    }
-  }
+  if (addon === undefined) addon = loadAddon<Addon>('anemll_quant') ?? null
   return addon ?? undefined
 }
 

@@ -4,7 +4,7 @@ import { buildFunction, buildProgram } from '../mil/builder.js'
 import { tensor } from '../mil/types.js'
 import { floatsToHalfs } from '../util/fp16.js'
 import { loadFunction } from './executor.js'
-import { useNative } from './native.js'
+import { withTypeScriptKernels } from './native.js'
 import { makeTensor } from './tensor.js'
 
 // A linear and a conv 1×1 over one large fp16 weight (kept as fp16 bits at run time).
@@ -30,13 +30,7 @@ test('fp16 weights run from their fp16 bits and match the float path', () => {
     [3, 256],
     Array.from({ length: 768 }, (_, i) => Math.cos(i) * 2),
   )
-  useNative(false)
-  let want
-  try {
-    want = loadFunction(prog).run({ x })
-  } finally {
-    useNative(true)
-  }
+  const want = withTypeScriptKernels(() => loadFunction(prog).run({ x }))
   const got = loadFunction(prog).run({ x })
   for (const name of ['lin', 'conv']) {
     const g = got[name].data as Float32Array

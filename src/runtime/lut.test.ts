@@ -8,7 +8,7 @@ import { floatsToHalfs } from '../util/fp16.js'
 import { constTensor } from './consts.js'
 import { loadFunction } from './executor.js'
 import { LutWeight } from './lut.js'
-import { useNative } from './native.js'
+import { withTypeScriptKernels } from './native.js'
 import { makeTensor } from './tensor.js'
 
 const UINT: Record<number, DType> = {
@@ -94,14 +94,10 @@ test('decode-shaped conv 1×1 and linear read packed weights directly (4, 6, 3 b
     Array.from({ length: 10 }, (_, i) => Math.cos(i) * 2),
   )
   // the TypeScript kernels sum packed and dense rows in the same order: equal bit for bit
-  useNative(false)
-  let packed, decoded
-  try {
-    packed = loadFunction(prog).run({ x })
-    decoded = loadFunction(prog, 'main', { denseWeights: true }).run({ x })
-  } finally {
-    useNative(true)
-  }
+  const [packed, decoded] = withTypeScriptKernels(() => [
+    loadFunction(prog).run({ x }),
+    loadFunction(prog, 'main', { denseWeights: true }).run({ x }),
+  ])
   assert.deepEqual(packed, decoded)
   assert.ok(Array.from(packed.lin.data as Float32Array).every((v) => v !== 0))
   // the native kernels (when built) sum in float32 in their own order: equal within rounding

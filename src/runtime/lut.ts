@@ -6,6 +6,14 @@ import { PackedBits } from '../mil/value.js'
 import type { RowSource } from './gemm.js'
 import type { RuntimeDType } from './tensor.js'
 
+/** A packed weight as the native lutGemm reads it. */
+export interface NativeLutLayout {
+  bytes: Uint8Array
+  bits: number
+  lut: Float32Array
+  rowsPerGroup: number
+}
+
 export class LutWeight implements RowSource {
   readonly rows: number
   readonly cols: number
@@ -103,17 +111,18 @@ export class LutWeight implements RowSource {
    * What the native lutGemm reads, when this weight fits it: one table of 2^bits entries per
    * group of output channels (every index then has an entry, whatever the file holds).
    */
-  get nativeLayout():
-    { bytes: Uint8Array; bits: number; lut: Float32Array; rowsPerGroup: number } | undefined {
-    if (this.#colGroup || this.#entries !== 1 << this.#bits) return undefined
-    if (!Number.isInteger(this.#rowsPerGroup)) return undefined
-    return {
-      bytes: this.#bytes,
-      bits: this.#bits,
-      lut: this.#lut,
-      rowsPerGroup: this.#rowsPerGroup,
+  get nativeLayout(): NativeLutLayout | undefined {
+    if (this.#layout === undefined) {
+      const fits =
+        !this.#colGroup && this.#entries === 1 << this.#bits && Number.isInteger(this.#rowsPerGroup)
+      this.#layout = fits
+        ? { bytes: this.#bytes, bits: this.#bits, lut: this.#lut, rowsPerGroup: this.#rowsPerGroup }
+        : null
     }
+    return this.#layout ?? undefined
   }
+
+  #layout?: NativeLutLayout | null
 
   /** True when gemv applies: one table per row (LUT groups along the output channels only). */
   get rowTables(): boolean {

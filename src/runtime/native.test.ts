@@ -9,7 +9,7 @@ import assert from 'node:assert/strict'
 import { PackedBits } from '../mil/value.js'
 import { gemmNTNaive } from './gemm.js'
 import { LutWeight } from './lut.js'
-import { nativeKernels, useNative, type NativeKernels } from './native.js'
+import { nativeKernels, withTypeScriptKernels, type NativeKernels } from './native.js'
 import { buildFunction, buildProgram } from '../mil/builder.js'
 import { tensor } from '../mil/types.js'
 import { loadFunction } from './executor.js'
@@ -377,13 +377,7 @@ test(
           ys,
           Array.from({ length: n(ys) }, () => r() * 3 + 0.01),
         )
-        useNative(false)
-        let want
-        try {
-          want = loadFunction(prog).run({ x, y })
-        } finally {
-          useNative(true)
-        }
+        const want = withTypeScriptKernels(() => loadFunction(prog).run({ x, y }))
         assert.deepEqual(loadFunction(prog).run({ x, y }), want, `${xs} with ${ys}`)
       }
     }
@@ -411,13 +405,7 @@ test(
     )
     const prog = buildProgram([fn])
     const x = makeTensor('fp32', shape, values)
-    useNative(false)
-    let want
-    try {
-      want = loadFunction(prog).run({ x })
-    } finally {
-      useNative(true)
-    }
+    const want = withTypeScriptKernels(() => loadFunction(prog).run({ x }))
     assert.deepEqual(loadFunction(prog).run({ x }), want)
   },
 )

@@ -3,8 +3,7 @@
 // what gemmNT, LutWeight.readRows and roundHalfInPlace do, in float32 with float32 accumulation;
 // native.test.ts checks them against those TypeScript reference kernels. Without the addon, or
 // with ANEMLL_NATIVE=0, the TypeScript kernels run.
-import { createRequire } from 'node:module'
-import { fileURLToPath } from 'node:url'
+import { loadAddon } from '../util/native-addon.js'
 
 type F32 = Float32Array
 
@@ -88,22 +87,11 @@ export interface NativeKernels {
   setThreads(n: number): number
 }
 
-const ADDON = '../../native/build/Release/anemll_kernels.node'
-
 let addon: NativeKernels | null | undefined
 
 /** The native kernels, or undefined when they are not built (or ANEMLL_NATIVE=0). */
 export function nativeKernels(): NativeKernels | undefined {
-  if (addon === undefined) {
-    addon = null
-    if (process.env.ANEMLL_NATIVE !== '0') {
-      try {
-        addon = createRequire(import.meta.url)(fileURLToPath(new URL(ADDON, import.meta.url)))
-      } catch {
-        addon = null
-      }
-    }
-  }
+  if (addon === undefined) addon = loadAddon<NativeKernels>('anemll_kernels') ?? null
   return addon ?? undefined
 }
 
@@ -111,6 +99,16 @@ export function nativeKernels(): NativeKernels | undefined {
 export function useNative(on: boolean): void {
   addon = on ? undefined : null
   if (on && process.env.ANEMLL_NATIVE === '0') addon = null
+}
+
+/** Runs `f` on the TypeScript reference kernels (tests compare the native ones against them). */
+export function withTypeScriptKernels<T>(f: () => T): T {
+  useNative(false)
+  try {
+    return f()
+  } finally {
+    useNative(true)
+  }
 }
 
 /** What runs the matrix products: e.g. 'native avx2 × 2 threads' or 'typescript'. */

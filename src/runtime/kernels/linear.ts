@@ -21,10 +21,9 @@ const linear: Kernel = (k) => {
   return [out]
 }
 
-/** out = A · W[row0 .. row0+N)ᵀ for a dense or a packed (LUT) weight. */
+/** out = A · W[row0 .. row0+N)ᵀ for a dense, fp16 (HalfWeight) or packed (LUT) weight. */
 function product(k: KernelCall, w: NumericTensor, row0: number, g: Omit<GemmArgs, 'b' | 'bOff'>) {
-  if (w instanceof LutWeight && nativeLut(w, row0, g)) return
-  if (w instanceof HalfWeight && nativeHalf(w, row0, g)) return
+  if (nativeProduct(w, row0, g)) return
   if (w instanceof LutWeight && g.M === 1 && w.rowTables) {
     w.gemv(g.a, g.aOff, row0, g.N, g.out, g.outOff, g.colStride ?? 1, g.bias)
   } else if (w instanceof LutWeight) {
@@ -35,40 +34,22 @@ function product(k: KernelCall, w: NumericTensor, row0: number, g: Omit<GemmArgs
   } else gemm({ ...g, b: w.data, bOff: row0 * g.K })
 }
 
-/** An fp16 weight's product on the native hgemm, reading its fp16 bits. */
-function nativeHalf(w: HalfWeight, row0: number, g: Omit<GemmArgs, 'b' | 'bOff'>): boolean {
+/**
+ * An fp16 or packed weight's product on the native kernels, reading the weight as it is held
+ * (fp16 bits, packed indices); false when there are none or the weight or arrays do not fit.
+ */
+function nativeProduct(w: NumericTensor, row0: number, g: Omit<GemmArgs, 'b' | 'bOff'>) {
   const nk = nativeKernels()
   const { a, out, bias, K, M, N } = g
   if (!nk || !(a instanceof Float32Array) || !(out instanceof Float32Array)) return false
   if (bias && !(bias instanceof Float32Array)) return false
-  nk.hgemm(
-    a,
-    g.aOff,
-    K,
-    M,
-    N,
-    K,
-    out,
-    g.outOff,
-    g.rowStride ?? N,
-    g.colStride ?? 1,
-    bias ?? null,
-    0,
-    w.bits,
-    row0 * K,
-    K,
-  )
-  return true
-}
-
-/** A packed weight's product on the native lutGemm, when it and the arrays fit it. */
-function nativeLut(w: LutWeight, row0: number, g: Omit<GemmArgs, 'b' | 'bOff'>): boolean {
-  const nk = nativeKernels()
-  const lay = nk && w.nativeLayout
-  const { a, out, bias } = g
-  if (!lay || !(a instanceof Float32Array) || !(out instanceof Float32Array)) return false
-  if (bias && !(bias instanceof Float32Array)) return false
-  const { K, M, N } = g
+  const [rs, cs, b] = [g.rowStride ?? N, g.colStride ?? 1, bias ?? null]
+  if (w instanceof HalfWeight) {
+    nk.hgemm(a, g.aOff, K, M, N, K, out, g.outOff, rs, cs, b, 0, w.bits, row0 * K, K)
+    return true
+  }
+  const lay = w instanceof LutWeight ? w.nativeLayout : undefined
+  if (!lay) return false
   nk.lutGemm(
     a,
     g.aOff,
@@ -78,9 +59,9 @@ function nativeLut(w: LutWeight, row0: number, g: Omit<GemmArgs, 'b' | 'bOff'>):
     K,
     out,
     g.outOff,
-    g.rowStride ?? N,
-    g.colStride ?? 1,
-    bias ?? null,
+    rs,
+    cs,
+    b,
     0,
     lay.bytes,
     lay.bits,
