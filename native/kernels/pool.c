@@ -38,28 +38,44 @@ static void backoff(int *spins) {
   else sched_yield();
 }
 
+// A job is published through `claim`: its high 32 bits are the job's sequence number, the low
+// 32 the next unclaimed task. Claims are CASes on the whole word, so a thread that saw an older
+// job can never take a task of a newer one. The caller returns once every task is done: it never
+// waits for a worker that has not joined (one descheduled by the OS or still asleep), only for
+// ranges a worker has claimed and is running.
 static struct {
   pthread_mutex_t busy;  // held by the thread running a job
   pthread_mutex_t mu;    // guards sleeping workers
   pthread_cond_t cv;
-  atomic_uint gen;       // bumped once per job
+  atomic_uint gen;       // bumped once per job, for sleepers
   atomic_int sleepers;
-  atomic_int pending;    // workers still inside the current job
-  atomic_size_t next;    // next unclaimed task
-  pool_task fn;
-  void *ctx;
-  size_t tasks, grain;
+  _Atomic unsigned long long claim;
+  atomic_size_t done;    // tasks finished in the current job
+  // the current job, a seqlock: `seq` is 0 while the fields change
+  atomic_uint seq;
+  _Atomic(pool_task) fn;
+  _Atomic(void *) ctx;
+  atomic_size_t tasks, grain;
   int limit;             // threads taking part, caller included
   int started;           // worker threads created
   int init;
 } P = {.busy = PTHREAD_MUTEX_INITIALIZER, .mu = PTHREAD_MUTEX_INITIALIZER, .cv = PTHREAD_COND_INITIALIZER};
 
-static void work(void) {
+// Runs ranges of job `seq` until none is left; returns at once if that job is over.
+static void work(unsigned seq) {
+  unsigned s1 = atomic_load(&P.seq);
+  pool_task fn = atomic_load(&P.fn);
+  void *ctx = atomic_load(&P.ctx);
+  size_t tasks = atomic_load(&P.tasks), grain = atomic_load(&P.grain);
+  if (s1 != seq || atomic_load(&P.seq) != seq) return;  // a newer job, or one being set up
   for (;;) {
-    size_t first = atomic_fetch_add(&P.next, P.grain);
-    if (first >= P.tasks) return;
-    size_t end = first + P.grain < P.tasks ? first + P.grain : P.tasks;
-    P.fn(P.ctx, first, end);
+    unsigned long long c = atomic_load(&P.claim);
+    size_t first = (size_t)(c & 0xffffffffu);
+    if ((unsigned)(c >> 32) != seq || first >= tasks) return;
+    size_t end = first + grain < tasks ? first + grain : tasks;
+    if (!atomic_compare_exchange_weak(&P.claim, &c, ((unsigned long long)seq << 32) | end)) continue;
+    fn(ctx, first, end);
+    atomic_fetch_add(&P.done, end - first);
   }
 }
 
@@ -83,8 +99,7 @@ static void *worker(void *arg) {
       break;
     }
     seen = g;
-    if (id < P.limit) work();
-    atomic_fetch_sub(&P.pending, 1);
+    if (id < P.limit) work((unsigned)(atomic_load(&P.claim) >> 32));
   }
   return NULL;
 }
@@ -154,25 +169,29 @@ void pool_run(pool_task fn, void *ctx, size_t tasks, size_t grain) {
     return;
   }
   ensure_init();
-  if (P.limit <= 1 || P.started == 0 || tasks <= grain) {
+  if (P.limit <= 1 || P.started == 0 || tasks <= grain || tasks > 0xffffffffu) {
     pthread_mutex_unlock(&P.busy);
     fn(ctx, 0, tasks);
     return;
   }
-  P.fn = fn;
-  P.ctx = ctx;
-  P.tasks = tasks;
-  P.grain = grain;
-  atomic_store(&P.next, 0);
-  atomic_store(&P.pending, P.started);
+  static unsigned seq;
+  if (++seq == 0) seq = 1;  // 0 marks a job being set up
+  atomic_store(&P.seq, 0);
+  atomic_store(&P.fn, fn);
+  atomic_store(&P.ctx, ctx);
+  atomic_store(&P.tasks, tasks);
+  atomic_store(&P.grain, grain);
+  atomic_store(&P.done, 0);
+  atomic_store(&P.seq, seq);
+  atomic_store(&P.claim, (unsigned long long)seq << 32);
   atomic_fetch_add(&P.gen, 1);
   if (atomic_load(&P.sleepers) > 0) {
     pthread_mutex_lock(&P.mu);
     pthread_cond_broadcast(&P.cv);
     pthread_mutex_unlock(&P.mu);
   }
-  work();
+  work(seq);
   int spins = 0;
-  while (atomic_load(&P.pending) > 0) backoff(&spins);
+  while (atomic_load(&P.done) < tasks) backoff(&spins);
   pthread_mutex_unlock(&P.busy);
 }

@@ -53,8 +53,11 @@ const constCaches = new WeakMap<object, ConstCache>()
 
 // ANEMLL_PROFILE=1: time per op type (kernel + fp16 rounding), printed to stderr at exit.
 const PROFILE = process.env.ANEMLL_PROFILE === '1'
+const PRODUCTS = new Set(['conv', 'matmul', 'linear'])
 const profile = new Map<string, { ms: number; calls: number; elems: number }>()
-function profileAdd(type: string, t0: number, outs: Tensor[]) {
+function profileAdd(opType: string, t0: number, outs: Tensor[]) {
+  // products by output shape: their cost depends on it
+  const type = PRODUCTS.has(opType) ? `${opType}${shapeText(outs[0].shape)}` : opType
   const e = profile.get(type) ?? { ms: 0, calls: 0, elems: 0 }
   e.ms += performance.now() - t0
   e.calls++

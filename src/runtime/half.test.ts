@@ -2,7 +2,7 @@ import { test } from 'node:test'
 import assert from 'node:assert/strict'
 import { buildFunction, buildProgram } from '../mil/builder.js'
 import { tensor } from '../mil/types.js'
-import { floatsToHalfs } from '../util/fp16.js'
+import { floatsToHalfs, halfsToFloats } from '../util/fp16.js'
 import { loadFunction } from './executor.js'
 import { withTypeScriptKernels } from './native.js'
 import { makeTensor } from './tensor.js'
@@ -49,4 +49,29 @@ test('fp16 weights run from their fp16 bits and match the float path', () => {
   const conv = want.conv.data as Float32Array
   for (let m = 0; m < 3; m++)
     for (let o = 0; o < 320; o++) assert.equal(conv[o * 3 + m], lin[m * 320 + o])
+})
+
+test('gather from an fp16 table kept as bits returns its rows', () => {
+  const V = 300
+  const D = 256 // 76800 elements: kept as fp16 bits
+  const table = Array.from({ length: V * D }, (_, i) => Math.sin(i * 0.11) * 3)
+  const bits = floatsToHalfs(table)
+  const fn = buildFunction(
+    { name: 'main', inputs: { ids: tensor('int32', [1, 4]) } },
+    (b, { ids }) => {
+      const x = b.const({ type: tensor('fp16', [V, D]), data: bits }, 'table')
+      return { rows: b.gather({ x, indices: ids, axis: 0 }) }
+    },
+  )
+  const ids = [0, 299, 7, 7]
+  const f = loadFunction(buildProgram([fn]))
+  const got = f.run({ ids: makeTensor('int32', [1, 4], ids) }).rows
+  assert.deepEqual(got.shape, [1, 4, D])
+  const want = halfsToFloats(bits)
+  ids.forEach((id, r) =>
+    assert.deepEqual(
+      (got.data as Float32Array).subarray(r * D, (r + 1) * D),
+      want.subarray(id * D, (id + 1) * D),
+    ),
+  )
 })

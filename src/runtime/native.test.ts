@@ -162,6 +162,36 @@ test('lutGemm: results do not depend on the thread count', { skip }, () => {
   }
 })
 
+test(
+  'the pool: thousands of back-to-back jobs of every size give the one-thread results',
+  { skip },
+  () => {
+    // Jobs follow each other within microseconds, so workers still busy with (or waking for) one
+    // job see the next one start: a task claimed for the wrong job would show as a wrong sum.
+    const k = native!
+    const before = k.info().threads
+    const K = 256 // every job here is big enough for the pool
+    const sizes = [260, 300, 517, 1000, 2000, 3000]
+    const a = new Float32Array(K).map((_, i) => ((i * 7) % 13) - 6)
+    const b = new Float32Array(3007 * K).map((_, i) => ((i * 11) % 17) - 8)
+    const run = () =>
+      Array.from({ length: 3000 }, (_, i) => {
+        const N = sizes[i % sizes.length]
+        const out = new Float32Array(N)
+        k.gemm(a, 0, K, 1, N, K, out, 0, N, 1, null, 0, b, (i % 7) * K, K, 0)
+        return out.reduce((s, v, j) => s + v * (j + 1), 0)
+      })
+    try {
+      k.setThreads(1)
+      const one = run()
+      k.setThreads(4)
+      assert.deepEqual(run(), one)
+    } finally {
+      k.setThreads(before)
+    }
+  },
+)
+
 test('gemm equals gemmNTNaive for B as [N, K] and as [K, N]', { skip }, () => {
   const k = native!
   let seed = 100

@@ -47,7 +47,10 @@ export function floatToHalf(v: number): number {
   return sign | r
 }
 
-export function halfsToFloats(src: Uint16Array, dst = new Float32Array(src.length)): Float32Array {
+export function halfsToFloats<T extends Float32Array = Float32Array<ArrayBuffer>>(
+  src: Uint16Array,
+  dst: T = new Float32Array(src.length) as T,
+): T {
   for (let i = 0; i < src.length; i++) dst[i] = HALF_TO_FLOAT[src[i]]
   return dst
 }

@@ -3,6 +3,8 @@
 // its memo (slice_update's begin often changes every run, then the memo just recomputes).
 import type { Kernel, KernelCall } from '../kernel.js'
 import { axisOf } from '../kernel.js'
+import { HalfWeight } from '../half.js'
+import { halfsToFloats } from '../../util/fp16.js'
 import { numel, shapeText, stridesOf, type NumericTensor } from '../tensor.js'
 import { coalesce, stridedCopy, stridedScatter, type CopyPlan } from './strided.js'
 
@@ -193,17 +195,22 @@ const gather: Kernel = (k) => {
     ...idx.shape.slice(bd),
     ...x.shape.slice(axis + 1),
   ])
-  const xd = x.data
   const od = out.data
+  // an embedding table kept as fp16 bits: decode only the rows taken, never the whole table
+  const half = x instanceof HalfWeight && od instanceof Float32Array ? x.bits : undefined
+  const xd = half ? undefined : x.data
   let o = 0
   for (let b = 0; b < B; b++)
     for (let p = 0; p < P; p++)
       for (let i = 0; i < I; i++) {
         const j = checkIndex(k, idx.data[b * I + i], D)
         const from = ((b * P + p) * D + j) * Q
-        if (Q === 1) od[o++] = xd[from]
+        if (half) {
+          halfsToFloats(half.subarray(from, from + Q), (od as Float32Array).subarray(o, o + Q))
+          o += Q
+        } else if (Q === 1) od[o++] = xd![from]
         else {
-          od.set(xd.subarray(from, from + Q), o)
+          od.set(xd!.subarray(from, from + Q), o)
           o += Q
         }
       }
