@@ -162,6 +162,8 @@ typedef struct {
   atomic_int oom;
 } run_ctx;
 
+enum { PF_ROWS = 4 };
+
 static inline void store(const gemm_job *j, size_t m, size_t n, float v) {
   j->out[m * j->rs + n * j->cs] = v + (j->bias ? j->bias[n] : 0.0f);
 }
@@ -171,7 +173,12 @@ static void rows_task(void *arg, size_t b0, size_t b1) {
   run_ctx *c = arg;
   const gemm_job *j = c->j;
   size_t n1 = b1 * NR < j->N ? b1 * NR : j->N;
-  for (size_t n = b0 * NR; n < n1; n++)
+  const size_t row_bytes = j->idx ? j->K * (size_t)j->bits / 8 : 0;
+  for (size_t n = b0 * NR; n < n1; n++) {
+    if (row_bytes && n + PF_ROWS < n1) {
+      const uint8_t *q = j->idx + (j->row0 + n + PF_ROWS) * j->K * (size_t)j->bits / 8;
+      for (size_t o = 0; o < row_bytes; o += 64) __builtin_prefetch(q + o);
+    }
     for (size_t m = 0; m < j->M; m++) {
       const float *a = j->a + m * j->lda;
       float v = j->b    ? c->k->dot(a, j->b + n * j->ldb, j->K)
@@ -179,6 +186,7 @@ static void rows_task(void *arg, size_t b0, size_t b1) {
                         : c->k->lut_dot(j, j->row0 + n, a, c->xe, c->xo);
       store(j, m, n, v);
     }
+  }
 }
 
 // A few rows against dense B [K, N]: each output row as Σ_k a[k]·B[k, :], KN_COLS columns a task.

@@ -11,7 +11,7 @@ import { type CallEnv } from './call.js'
 import type { ConstCache } from './consts.js'
 import { Fp16RangeError, fp16Issue } from './fp16-check.js'
 import type { Kernel } from './kernel.js'
-import { planFunction, type Plan, type Step } from './plan.js'
+import { planFunction, type Plan, type PlanOptions, type Step } from './plan.js'
 import { BufferPool } from './pool.js'
 import { roundHalf, roundHalfInPlace } from './round.js'
 import { State, type StateDecl } from './state.js'
@@ -40,6 +40,11 @@ export interface LoadOptions {
   readonly denseWeights?: boolean
   /** Testing aid: reused buffers are filled with garbage first. */
   readonly poisonBuffers?: boolean
+  /**
+   * Run fp16 op chains (the RMSNorm and rotary spellings of ANE graphs) as single fused ops with
+   * bit-identical results; default true. Runs that watch vars (onVar) use the unfused plan.
+   */
+  readonly fuse?: boolean
 }
 
 export interface RunOptions {
@@ -81,6 +86,9 @@ export class Executable {
   readonly outputs: readonly string[]
   readonly states: readonly StateDecl[]
   readonly #plan: Plan
+  /** The plan without fused ops, made on the first run that watches vars. */
+  #plainPlan?: Plan
+  readonly #planOptions: PlanOptions
   readonly #pool: BufferPool
   readonly #scratch: Float32Array[] = []
   readonly #strict: boolean
@@ -96,12 +104,13 @@ export class Executable {
       call.env = { ...this.#env(undefined), alloc: allocFresh }
       return this.#finish(call, kernel(call), round)
     }
-    this.#plan = planFunction(fn, {
+    this.#planOptions = {
       cache,
       strictFp16: this.#strict,
       denseWeights: !!opts.denseWeights,
       fold,
-    })
+    }
+    this.#plan = planFunction(fn, { ...this.#planOptions, fuse: opts.fuse !== false })
     this.inputs = fn.inputs
       .filter((i) => i.var.type.kind === 'tensor')
       .map((i) => {
@@ -157,7 +166,9 @@ export class Executable {
     state?: State,
     opts: RunOptions = {},
   ): Record<string, Tensor> {
-    const plan = this.#plan
+    const plan = opts.onVar
+      ? (this.#plainPlan ??= planFunction(this.fn, this.#planOptions))
+      : this.#plan
     const vals = plan.constVals.slice()
     for (const info of this.inputs) {
       const t = inputs[info.name]

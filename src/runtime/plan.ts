@@ -7,6 +7,7 @@ import type { MilFunction, Operation, Var } from '../mil/program.js'
 import { planStateAliases } from './alias.js'
 import { Call } from './call.js'
 import { constTensor, type ConstCache } from './consts.js'
+import { FUSED_KERNELS, fuseOps } from './fuse.js'
 import { UnsupportedOpError } from './kernel.js'
 import { EXACT_OPS, EXTRA_KERNELS, KERNELS, VIEW_OPS } from './kernels/index.js'
 import { isFloatDType, runtimeDType, type RuntimeDType, type Tensor } from './tensor.js'
@@ -63,6 +64,8 @@ export interface PlanOptions {
   readonly strictFp16: boolean
   /** Decode palettized weights at load instead of keeping them packed. */
   readonly denseWeights?: boolean
+  /** Replace fp16 op chains by fused ops with identical results (fuse.ts); off in strict mode. */
+  readonly fuse?: boolean
   /** Runs a folded op at load (the executor's post-processing included). */
   readonly fold: (call: Call, kernel: (typeof KERNELS)[string], round: boolean[]) => Tensor[]
 }
@@ -104,11 +107,16 @@ export function planFunction(fn: MilFunction, opts: PlanOptions): Plan {
   for (const i of fn.inputs) if (!isState(i.var)) inputSlots.set(i.var.name, slotOf(i.var))
 
   const steps: Step[] = []
-  for (const op of live) {
+  const ops2 = opts.fuse && !opts.strictFp16 ? fuseOps(live, fn.block.outputs, constOf) : live
+  for (const op of ops2) {
     if (op.type === 'const' || isConstexprType(op.type)) continue
     const name = op.outputs[0]?.name ?? op.name
     // opaque ops (outside the op table) run when an extra kernel knows them
-    const table = op.opaque ? EXTRA_KERNELS : KERNELS
+    const table = Object.hasOwn(FUSED_KERNELS, op.type)
+      ? FUSED_KERNELS
+      : op.opaque
+        ? EXTRA_KERNELS
+        : KERNELS
     const kernel = Object.hasOwn(table, op.type) ? table[op.type] : undefined
     if (!kernel || op.blocks.length)
       throw new UnsupportedOpError(

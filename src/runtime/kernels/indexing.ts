@@ -18,29 +18,40 @@ interface Selection {
   outShape: number[]
 }
 
-/** Python slicing x[b:e:s] per axis (what coremltools' slice_by_index evaluates to). */
-function select(k: KernelCall, x: NumericTensor): Selection {
-  const r = x.shape.length
-  const begin = k.ints('begin')
-  const end = k.ints('end')
-  const no = new Array<boolean>(r).fill(false)
-  const stride = k.ints('stride', new Array<number>(r).fill(1))
-  const bm = k.bools('begin_mask', no)
-  const em = k.bools('end_mask', no)
-  const sm = k.bools('squeeze_mask', no)
-  if (begin.length !== r || end.length !== r || stride.length !== r)
-    k.fail(`begin/end/stride need ${r} entries for x ${shapeText(x.shape)}`)
-  const st = stridesOf(x.shape)
-  const sel: Selection = { base: 0, shape: [], strides: [], outShape: [] }
+/** One axis of a slice: `count` elements from `start`, `step` apart; squeezed axes take one. */
+export interface SliceAxis {
+  readonly start: number
+  readonly count: number
+  readonly step: number
+  readonly squeeze: boolean
+}
+
+/**
+ * Python slicing x[b:e:s] per axis (what coremltools' slice_by_index evaluates to); missing
+ * stride or mask entries mean 1 and false. A string says what is wrong.
+ */
+export function sliceAxes(
+  shape: readonly number[],
+  begin: readonly number[],
+  end: readonly number[],
+  stride: readonly number[] | undefined,
+  bm: readonly boolean[],
+  em: readonly boolean[],
+  sm: readonly boolean[],
+): SliceAxis[] | string {
+  const r = shape.length
+  if (begin.length !== r || end.length !== r || (stride && stride.length !== r))
+    return `begin/end/stride need ${r} entries for x ${shapeText(shape)}`
+  const axes: SliceAxis[] = []
   for (let i = 0; i < r; i++) {
-    const len = x.shape[i]
-    const s = stride[i]
+    const len = shape[i]
+    const s = stride ? stride[i] : 1
     let start: number
     let count: number
     if (sm[i]) {
       start = bm[i] ? 0 : begin[i] < 0 ? begin[i] + len : begin[i]
       if (start < 0 || start >= len)
-        k.fail(`squeezed index ${begin[i]} is outside axis ${i} (${len})`)
+        return `squeezed index ${begin[i]} is outside axis ${i} (${len})`
       count = 1
     } else if (s > 0) {
       start = bm[i] ? 0 : clampIndex(begin[i], len, 0, len)
@@ -50,12 +61,34 @@ function select(k: KernelCall, x: NumericTensor): Selection {
       start = bm[i] ? len - 1 : clampIndex(begin[i], len, -1, len - 1)
       const stop = em[i] ? -1 : clampIndex(end[i], len, -1, len - 1)
       count = Math.max(0, Math.ceil((start - stop) / -s))
-    } else return k.fail(`stride of axis ${i} is 0`)
+    } else return `stride of axis ${i} is 0`
+    axes.push({ start, count, step: s, squeeze: !!sm[i] })
+  }
+  return axes
+}
+
+/** slice_by_index's selection over x. */
+function select(k: KernelCall, x: NumericTensor): Selection {
+  const r = x.shape.length
+  const no = new Array<boolean>(r).fill(false)
+  const axes = sliceAxes(
+    x.shape,
+    k.ints('begin'),
+    k.ints('end'),
+    k.opt('stride') ? k.ints('stride') : undefined,
+    k.bools('begin_mask', no),
+    k.bools('end_mask', no),
+    k.bools('squeeze_mask', no),
+  )
+  if (typeof axes === 'string') return k.fail(axes)
+  const st = stridesOf(x.shape)
+  const sel: Selection = { base: 0, shape: [], strides: [], outShape: [] }
+  axes.forEach(({ start, count, step, squeeze }, i) => {
     if (count > 0) sel.base += start * st[i]
     sel.shape.push(count)
-    sel.strides.push(st[i] * s)
-    if (!sm[i]) sel.outShape.push(count)
-  }
+    sel.strides.push(st[i] * step)
+    if (!squeeze) sel.outShape.push(count)
+  })
   return sel
 }
 
