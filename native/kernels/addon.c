@@ -3,11 +3,12 @@
 //   lutGemm(a, aOff, lda, M, N, K, out, outOff, rs, cs, bias, biasOff, idx, bits, lut, rpg, row0)
 //   hgemm(a, aOff, lda, M, N, K, out, outOff, rs, cs, bias, biasOff, bh, bOff, ldb)
 //   binary(op, x, y, out, dims, sx, sy)   op: 0 add, 1 sub, 2 mul, 3 real_div; Int32Array plans
-//   silu(x, out);  softmax(x, out, outer, n, inner)
+//   silu(x, out);  softmax(x, out, outer, n, inner);  rmsPair(x, out, w, outer, n, s, eps)
 //   roundHalf(f, start, end)
 //   info() -> { isa, threads };  setThreads(n) -> n
 // Float arrays are Float32Array, idx a Uint8Array, bias a Float32Array or null. Every element a
 // kernel may touch is checked against the arrays here: a wrong argument throws, never corrupts.
+#include <math.h>
 #include <node_api.h>
 #include <stdio.h>
 
@@ -41,6 +42,16 @@ static double num(args_t *a, int i) {
   double v;
   if (napi_get_value_double(a->env, a->argv[i], &v) != napi_ok || !(v >= 0) ||
       v > 9007199254740991.0 || v != (double)(int64_t)v) {
+    a->bad = 1;
+    return 0;
+  }
+  return v;
+}
+
+// A finite number (not only a count, as num() takes).
+static double real(args_t *a, int i) {
+  double v;
+  if (napi_get_value_double(a->env, a->argv[i], &v) != napi_ok || !isfinite(v)) {
     a->bad = 1;
     return 0;
   }
@@ -198,6 +209,21 @@ static napi_value Softmax(napi_env env, napi_callback_info info) {
   return NULL;
 }
 
+static napi_value RmsPair(napi_env env, napi_callback_info info) {
+  TAKE_ARGS(7, "rmsPair");
+  size_t nx, no, nw;
+  const float *x = arr(&a, 0, napi_float32_array, &nx, 0);
+  float *o = arr(&a, 1, napi_float32_array, &no, 0);
+  const float *w = arr(&a, 2, napi_float32_array, &nw, 0);
+  double outer = num(&a, 3), n = num(&a, 4), s = num(&a, 5), eps = real(&a, 6);
+  double total = outer * n * s;
+  if (a.bad || total > (double)nx || total > (double)no || n > (double)nw)
+    return fail(env, "rmsPair", "bad arguments");
+  if (!rms_pair_f32(x, o, w, (size_t)outer, (size_t)n, (size_t)s, eps))
+    return fail(env, "rmsPair", "out of memory");
+  return NULL;
+}
+
 static napi_value RoundHalf(napi_env env, napi_callback_info info) {
   TAKE_ARGS(3, "roundHalf");
   size_t n;
@@ -233,7 +259,7 @@ NAPI_MODULE_INIT() {
     const char *name;
     napi_callback fn;
   } fns[] = {{"gemm", Gemm},         {"hgemm", Hgemm}, {"lutGemm", LutGemm},
-             {"roundHalf", RoundHalf}, {"binary", Binary}, {"silu", Silu}, {"softmax", Softmax}, {"info", Info},   {"setThreads", SetThreads}};
+             {"roundHalf", RoundHalf}, {"binary", Binary}, {"silu", Silu}, {"softmax", Softmax}, {"rmsPair", RmsPair}, {"info", Info},   {"setThreads", SetThreads}};
   for (size_t i = 0; i < sizeof fns / sizeof fns[0]; i++) {
     napi_value f;
     if (napi_create_function(env, fns[i].name, NAPI_AUTO_LENGTH, fns[i].fn, NULL, &f) != napi_ok ||

@@ -4,7 +4,10 @@
 // float64 and round to float32 (for + − × ÷ double rounding through float64 is exact).
 #include "elementwise.h"
 
+#include "gemm.h"  // round_half
+
 #include <math.h>
+#include <stdlib.h>
 
 #define ROW(EXPR)                                                                              \
   do {                                                                                         \
@@ -93,4 +96,48 @@ void softmax_f32(const float *x, float *o, size_t outer, size_t n, size_t inner)
       if (!isfinite(inv)) stop = end;
       for (size_t p = base; p < stop; p += inner) o[p] = (float)((double)o[p] * inv);
     }
+}
+
+// layer_norm of the 2n-vector [h, −h] along an axis, its first half, times w: fuse.ts's rmsBlock
+// step for step (sums in double in the same order, the LayerNorm output rounded to fp16).
+int rms_pair_f32(const float *x, float *o, const float *w, size_t outer, size_t n, size_t s,
+                 double eps) {
+  double *mean = malloc(2 * s * sizeof(double));
+  float *ln = malloc(n * s * sizeof(float));
+  if (!mean || !ln) {
+    free(mean);
+    free(ln);
+    return 0;
+  }
+  double *v = mean + s;
+  for (size_t q = 0; q < outer; q++) {
+    const float *xb = x + q * n * s;
+    float *ob = o + q * n * s;
+    for (size_t r = 0; r < s; r++) mean[r] = v[r] = 0;
+    for (size_t i = 0; i < n; i++)
+      for (size_t r = 0; r < s; r++) mean[r] += (double)xb[i * s + r];
+    for (size_t i = 0; i < n; i++)
+      for (size_t r = 0; r < s; r++) mean[r] += -(double)xb[i * s + r];
+    for (size_t r = 0; r < s; r++) mean[r] /= (double)(2 * n);
+    for (size_t i = 0; i < n; i++)
+      for (size_t r = 0; r < s; r++) {
+        double d = (double)xb[i * s + r] - mean[r];
+        v[r] += d * d;
+      }
+    for (size_t i = 0; i < n; i++)
+      for (size_t r = 0; r < s; r++) {
+        double d = -(double)xb[i * s + r] - mean[r];
+        v[r] += d * d;
+      }
+    for (size_t r = 0; r < s; r++) v[r] = 1 / sqrt(v[r] / (double)(2 * n) + eps);
+    for (size_t i = 0; i < n; i++)
+      for (size_t r = 0; r < s; r++)
+        ln[i * s + r] = (float)(((double)xb[i * s + r] - mean[r]) * v[r] + 0.0);
+    round_half(ln, n * s);
+    for (size_t i = 0; i < n; i++)
+      for (size_t r = 0; r < s; r++) ob[i * s + r] = (float)((double)ln[i * s + r] * (double)w[i]);
+  }
+  free(mean);
+  free(ln);
+  return 1;
 }

@@ -6,6 +6,7 @@ import { tensor, type DType } from '../mil/types.js'
 import { floatsToHalfs } from '../util/fp16.js'
 import { loadFunction } from './executor.js'
 import { FUSED_RMS_NORM, FUSED_ROTATE_HALF } from './fuse.js'
+import { withTypeScriptKernels } from './native.js'
 import { makeTensor, type Tensor } from './tensor.js'
 
 // The chains as the converter spells them (arch/blocks.ts rmsNorm and rope), on [1, C, 1, S]
@@ -96,9 +97,10 @@ for (const [S, axis] of [
     assert.equal(ops(fused).length, 2)
     for (const seed of [0, 1, 2]) {
       const x = inputs(p, 'fp16', seed)
-      const a = fused.run(x)
       const b = plain.run(x)
-      for (const k of ['norm', 'roped']) bitsEqual(a[k], b[k], k)
+      // the fused kernels: native (when built) and the TypeScript reference
+      for (const a of [fused.run(x), withTypeScriptKernels(() => fused.run(x))])
+        for (const k of ['norm', 'roped']) bitsEqual(a[k], b[k], k)
     }
   })
 

@@ -12,6 +12,7 @@
 import type { Operation, Var } from '../mil/program.js'
 import type { Kernel } from './kernel.js'
 import { sliceAxes } from './kernels/indexing.js'
+import { nativeKernels } from './native.js'
 import { roundHalfInPlace } from './round.js'
 import { numel, type Tensor } from './tensor.js'
 
@@ -255,71 +256,110 @@ function tableFor(t: Var, x: readonly number[]) {
 
 // ---- the fused kernels ----------------------------------------------------------------------
 
+type F32 = Float32Array
+
 /** layer_norm over [h, −h] along the axis, its first half, times the weight (fp16 between). */
 const rmsNormPair: Kernel = (k) => {
   const x = k.in('x')
   const w = k.in('weight').data
-  const eps = k.float('epsilon', 1e-5)
   const shape = x.shape
   const axis = axisIn(k.ints('axes')[0], shape.length)
   const n = shape[axis]
   let s = 1
   for (let i = axis + 1; i < shape.length; i++) s *= shape[i]
-  const outer = numel(shape) / (n * s)
-  const xd = x.data
   const out = k.alloc(k.outDType(), shape)
-  const od = out.data
-  const ln = k.scratch(n, 0)
-  for (let o = 0; o < outer; o++)
-    for (let r = 0; r < s; r++) {
-      const b = o * n * s + r
-      // layer_norm's arithmetic over the 2n pair elements: h, then −h
-      let mean = 0
-      for (let i = 0; i < n; i++) mean += xd[b + i * s]
-      for (let i = 0; i < n; i++) mean += -xd[b + i * s]
-      mean /= 2 * n
-      let v = 0
-      for (let i = 0; i < n; i++) {
-        const d = xd[b + i * s] - mean
-        v += d * d
-      }
-      for (let i = 0; i < n; i++) {
-        const d = -xd[b + i * s] - mean
-        v += d * d
-      }
-      const inv = 1 / Math.sqrt(v / (2 * n) + eps)
-      for (let i = 0; i < n; i++) ln[i] = (xd[b + i * s] - mean) * inv + 0
-      roundHalfInPlace(ln)
-      for (let i = 0; i < n; i++) od[b + i * s] = ln[i] * w[i]
-    }
+  if (!(
+    x.data instanceof Float32Array &&
+    out.data instanceof Float32Array &&
+    w instanceof Float32Array
+  ))
+    return k.fail('expects float tensors')
+  const eps = k.float('epsilon', 1e-5)
+  const outer = numel(shape) / (n * s)
+  const nk = nativeKernels()
+  if (nk) nk.rmsPair(x.data, out.data, w, outer, n, s, eps)
+  else {
+    const ln = k.scratch(n * s, 0)
+    for (let o = 0; o < outer; o++) rmsBlock(x.data, out.data, w, ln, o * n * s, n, s, eps)
+  }
   return [out]
+}
+
+/**
+ * One [n, s] block (n along the axis, s contiguous): layer_norm's arithmetic over the 2n pair
+ * elements h then −h, per column r, in the order the layer_norm kernel sums them (the columns are
+ * walked side by side so reads stay contiguous; sums are doubles, as there).
+ */
+export function rmsBlock(
+  xd: F32,
+  od: F32,
+  w: F32,
+  ln: F32,
+  b: number,
+  n: number,
+  s: number,
+  eps: number,
+) {
+  const mean = new Float64Array(s)
+  const v = new Float64Array(s)
+  for (let i = 0; i < n; i++) for (let r = 0; r < s; r++) mean[r] += xd[b + i * s + r]
+  for (let i = 0; i < n; i++) for (let r = 0; r < s; r++) mean[r] += -xd[b + i * s + r]
+  for (let r = 0; r < s; r++) mean[r] /= 2 * n
+  for (let i = 0; i < n; i++)
+    for (let r = 0; r < s; r++) {
+      const d = xd[b + i * s + r] - mean[r]
+      v[r] += d * d
+    }
+  for (let i = 0; i < n; i++)
+    for (let r = 0; r < s; r++) {
+      const d = -xd[b + i * s + r] - mean[r]
+      v[r] += d * d
+    }
+  for (let r = 0; r < s; r++) v[r] = 1 / Math.sqrt(v[r] / (2 * n) + eps)
+  for (let i = 0; i < n; i++)
+    for (let r = 0; r < s; r++) ln[i * s + r] = (xd[b + i * s + r] - mean[r]) * v[r] + 0
+  roundHalfInPlace(ln)
+  for (let i = 0; i < n; i++) {
+    const wi = w[i]
+    for (let r = 0; r < s; r++) od[b + i * s + r] = ln[i * s + r] * wi
+  }
 }
 
 /** x·cos + rotate_half(x)·sin, each product rounded to fp16 as its own op would be. */
 const rotateHalf: Kernel = (k) => {
-  const x = k.in('x')
+  const x = k.in('x').data
   const cos = k.in('cos').data
   const sin = k.in('sin').data
-  const D = x.shape[x.shape.length - 1]
-  const h = D / 2
-  const xd = x.data
-  const N = xd.length
-  const out = k.alloc(k.outDType(), x.shape)
+  const out = k.alloc(k.outDType(), k.in('x').shape)
   const od = out.data
-  const a = k.scratch(N, 0)
-  const b = k.scratch(N, 1)
+  const D = k.in('x').shape.at(-1)!
+  if (
+    !(x instanceof Float32Array && od instanceof Float32Array) ||
+    !(cos instanceof Float32Array && sin instanceof Float32Array)
+  )
+    return k.fail('expects float tensors')
+  rotate(x, cos, sin, od, D, k.scratch(x.length, 0), k.scratch(x.length, 1))
+  return [out]
+}
+
+function rotate(xd: F32, cos: F32, sin: F32, od: F32, D: number, a: F32, b: F32) {
+  const h = D / 2
+  const N = xd.length
   const T = cos.length // the tables repeat every T elements of x (tableFor)
   for (let base = 0; base < N; base += D) {
     const t = base % T
-    for (let j = 0; j < D; j++) {
+    for (let j = 0; j < h; j++) {
       a[base + j] = xd[base + j] * cos[t + j]
-      b[base + j] = (j < h ? -xd[base + j + h] : xd[base + j - h]) * sin[t + j]
+      b[base + j] = -xd[base + j + h] * sin[t + j]
+    }
+    for (let j = h; j < D; j++) {
+      a[base + j] = xd[base + j] * cos[t + j]
+      b[base + j] = xd[base + j - h] * sin[t + j]
     }
   }
   roundHalfInPlace(a)
   roundHalfInPlace(b)
   for (let i = 0; i < N; i++) od[i] = a[i] + b[i]
-  return [out]
 }
 
 export const FUSED_KERNELS: Readonly<Record<string, Kernel>> = {

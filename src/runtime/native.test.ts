@@ -355,6 +355,9 @@ test('the kernels refuse ranges outside their arrays', { skip }, () => {
     /bad LUT/,
   )
   assert.throws(() => k.roundHalf(a, 0, 9), /bad arguments/)
+  assert.throws(() => k.rmsPair(a, out, b, 1, 4, 2, 1e-5), /bad arguments/) // out holds 4 < 8
+  assert.throws(() => k.rmsPair(a, a, out, 1, 8, 1, 1e-5), /bad arguments/) // w holds 4 < 8
+  assert.throws(() => k.rmsPair(a, a, b, 1, 8, 1, NaN), /bad arguments/)
 })
 
 test(

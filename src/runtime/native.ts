@@ -81,6 +81,8 @@ export interface NativeKernels {
   silu(x: F32, out: F32): void
   /** softmax over the middle dim of x viewed as [outer, n, inner], as softmaxInto. */
   softmax(x: F32, out: F32, outer: number, n: number, inner: number): void
+  /** fuse.ts's rms_norm_pair over x viewed as [outer, n, s], as its rmsBlock. */
+  rmsPair(x: F32, out: F32, w: F32, outer: number, n: number, s: number, eps: number): void
   /** f[start..end) rounded to fp16 in place (as roundHalfInPlace). */
   roundHalf(f: F32, start: number, end: number): void
   info(): { isa: string; threads: number }
