@@ -3,7 +3,8 @@
 //   lutGemm(a, aOff, lda, M, N, K, out, outOff, rs, cs, bias, biasOff, idx, bits, lut, rpg, row0)
 //   hgemm(a, aOff, lda, M, N, K, out, outOff, rs, cs, bias, biasOff, bh, bOff, ldb)
 //   binary(op, x, y, out, dims, sx, sy)   op: 0 add, 1 sub, 2 mul, 3 real_div; Int32Array plans
-//   silu(x, out);  softmax(x, out, outer, n, inner);  rmsPair(x, out, w, outer, n, s, eps)
+//   silu(x, out);  softmax(x, out, outer, n, inner);  rmsPair(x, out, w, outer, n, s, eps);
+//   rope(x, cos, sin, out, D)
 //   roundHalf(f, start, end)
 //   info() -> { isa, threads };  setThreads(n) -> n
 // Float arrays are Float32Array, idx a Uint8Array, bias a Float32Array or null. Every element a
@@ -224,6 +225,21 @@ static napi_value RmsPair(napi_env env, napi_callback_info info) {
   return NULL;
 }
 
+static napi_value Rope(napi_env env, napi_callback_info info) {
+  TAKE_ARGS(5, "rope");
+  size_t nx, nc, ns, no;
+  const float *x = arr(&a, 0, napi_float32_array, &nx, 0);
+  const float *c = arr(&a, 1, napi_float32_array, &nc, 0);
+  const float *s = arr(&a, 2, napi_float32_array, &ns, 0);
+  float *o = arr(&a, 3, napi_float32_array, &no, 0);
+  double D = num(&a, 4);
+  if (a.bad || D < 2 || (size_t)D % 2 || nc != ns || nc == 0 || nc % (size_t)D || nx % (size_t)D ||
+      no < nx)
+    return fail(env, "rope", "bad arguments");
+  if (!rope_f32(x, c, s, o, nx, (size_t)D, nc)) return fail(env, "rope", "out of memory");
+  return NULL;
+}
+
 static napi_value RoundHalf(napi_env env, napi_callback_info info) {
   TAKE_ARGS(3, "roundHalf");
   size_t n;
@@ -259,7 +275,7 @@ NAPI_MODULE_INIT() {
     const char *name;
     napi_callback fn;
   } fns[] = {{"gemm", Gemm},         {"hgemm", Hgemm}, {"lutGemm", LutGemm},
-             {"roundHalf", RoundHalf}, {"binary", Binary}, {"silu", Silu}, {"softmax", Softmax}, {"rmsPair", RmsPair}, {"info", Info},   {"setThreads", SetThreads}};
+             {"roundHalf", RoundHalf}, {"binary", Binary}, {"silu", Silu}, {"softmax", Softmax}, {"rmsPair", RmsPair}, {"rope", Rope}, {"info", Info},   {"setThreads", SetThreads}};
   for (size_t i = 0; i < sizeof fns / sizeof fns[0]; i++) {
     napi_value f;
     if (napi_create_function(env, fns[i].name, NAPI_AUTO_LENGTH, fns[i].fn, NULL, &f) != napi_ok ||

@@ -5,6 +5,7 @@
 #include "elementwise.h"
 
 #include "gemm.h"  // round_half
+#include "pool.h"
 
 #include <math.h>
 #include <stdlib.h>
@@ -68,13 +69,34 @@ void binary_f32(int op, const float *x, const float *y, float *o, int rank, cons
 // x / (1 + exp(−x)) in double, rounded once to float32: the TypeScript kernel's arithmetic (its
 // exp and libm's may differ in the last bit of a double, which survives float32 rounding about
 // once in 2^29 values).
-void silu_f32(const float *x, float *o, size_t n) {
+static void silu_range(const float *x, float *o, size_t n) {
   for (size_t i = 0; i < n; i++) o[i] = (float)((double)x[i] / (1.0 + exp(-(double)x[i])));
 }
 
+// Elementwise work splits into PAR_GRAIN-element tasks on the pool (each element is computed
+// alone, so the split never changes a bit); shorter arrays stay on the caller.
+enum { PAR_GRAIN = 4096 };
+
+typedef struct {
+  const float *x;
+  float *o;
+  size_t n;
+} silu_ctx;
+
+static void silu_task(void *arg, size_t b0, size_t b1) {
+  const silu_ctx *c = arg;
+  size_t e = b1 * PAR_GRAIN < c->n ? b1 * PAR_GRAIN : c->n;
+  silu_range(c->x + b0 * PAR_GRAIN, c->o + b0 * PAR_GRAIN, e - b0 * PAR_GRAIN);
+}
+
+void silu_f32(const float *x, float *o, size_t n) {
+  silu_ctx c = {x, o, n};
+  pool_run(silu_task, &c, (n + PAR_GRAIN - 1) / PAR_GRAIN, 1);
+}
+
 // softmax over the middle dim of [outer, n, inner], step for step as softmaxInto (activation.ts).
-void softmax_f32(const float *x, float *o, size_t outer, size_t n, size_t inner) {
-  for (size_t q = 0; q < outer; q++)
+static void softmax_rows(const float *x, float *o, size_t q0, size_t q1, size_t n, size_t inner) {
+  for (size_t q = q0; q < q1; q++)
     for (size_t j = 0; j < inner; j++) {
       size_t base = q * n * inner + j, end = base + n * inner, stop = base;
       float max = -INFINITY;
@@ -96,6 +118,25 @@ void softmax_f32(const float *x, float *o, size_t outer, size_t n, size_t inner)
       if (!isfinite(inv)) stop = end;
       for (size_t p = base; p < stop; p += inner) o[p] = (float)((double)o[p] * inv);
     }
+}
+
+typedef struct {
+  const float *x;
+  float *o;
+  size_t outer, n, inner, per;
+} softmax_ctx;
+
+static void softmax_task(void *arg, size_t b0, size_t b1) {
+  const softmax_ctx *c = arg;
+  size_t q1 = b1 * c->per < c->outer ? b1 * c->per : c->outer;
+  softmax_rows(c->x, c->o, b0 * c->per, q1, c->n, c->inner);
+}
+
+void softmax_f32(const float *x, float *o, size_t outer, size_t n, size_t inner) {
+  size_t row = n * inner > 0 ? n * inner : 1;
+  size_t per = PAR_GRAIN / row ? PAR_GRAIN / row : 1;  // outer slices per task
+  softmax_ctx c = {x, o, outer, n, inner, per};
+  pool_run(softmax_task, &c, (outer + per - 1) / per, 1);
 }
 
 // layer_norm of the 2n-vector [h, −h] along an axis, its first half, times w: fuse.ts's rmsBlock
@@ -139,5 +180,30 @@ int rms_pair_f32(const float *x, float *o, const float *w, size_t outer, size_t 
   }
   free(mean);
   free(ln);
+  return 1;
+}
+
+// x·cos + rotate_half(x)·sin over rows of D, the tables repeating every T elements: fuse.ts's
+// rotate step for step (products rounded to float32, then to fp16, then summed in float32).
+int rope_f32(const float *x, const float *cos, const float *sin, float *o, size_t N, size_t D,
+             size_t T) {
+  float *a = malloc(2 * N * sizeof(float));
+  if (!a) return 0;
+  float *b = a + N;
+  size_t h = D / 2;
+  for (size_t base = 0; base < N; base += D) {
+    size_t t = base % T;
+    for (size_t j = 0; j < h; j++) {
+      a[base + j] = (float)((double)x[base + j] * (double)cos[t + j]);
+      b[base + j] = (float)(-(double)x[base + j + h] * (double)sin[t + j]);
+    }
+    for (size_t j = h; j < D; j++) {
+      a[base + j] = (float)((double)x[base + j] * (double)cos[t + j]);
+      b[base + j] = (float)((double)x[base + j - h] * (double)sin[t + j]);
+    }
+  }
+  round_half(a, 2 * N);
+  for (size_t i = 0; i < N; i++) o[i] = (float)((double)a[i] + (double)b[i]);
+  free(a);
   return 1;
 }

@@ -20,4 +20,9 @@ void softmax_f32(const float *x, float *o, size_t outer, size_t n, size_t inner)
 int rms_pair_f32(const float *x, float *o, const float *w, size_t outer, size_t n, size_t s,
                  double eps);
 
+/** fuse.ts's rotate_half: x [N] in rows of D (even), cos/sin repeating every T (a multiple of
+ * D); 0 when out of memory. */
+int rope_f32(const float *x, const float *cos, const float *sin, float *o, size_t N, size_t D,
+             size_t T);
+
 #endif

@@ -338,7 +338,9 @@ const rotateHalf: Kernel = (k) => {
     !(cos instanceof Float32Array && sin instanceof Float32Array)
   )
     return k.fail('expects float tensors')
-  rotate(x, cos, sin, od, D, k.scratch(x.length, 0), k.scratch(x.length, 1))
+  const nk = nativeKernels()
+  if (nk) nk.rope(x, cos, sin, od, D)
+  else rotate(x, cos, sin, od, D, k.scratch(x.length, 0), k.scratch(x.length, 1))
   return [out]
 }
 

@@ -358,6 +358,9 @@ test('the kernels refuse ranges outside their arrays', { skip }, () => {
   assert.throws(() => k.rmsPair(a, out, b, 1, 4, 2, 1e-5), /bad arguments/) // out holds 4 < 8
   assert.throws(() => k.rmsPair(a, a, out, 1, 8, 1, 1e-5), /bad arguments/) // w holds 4 < 8
   assert.throws(() => k.rmsPair(a, a, b, 1, 8, 1, NaN), /bad arguments/)
+  assert.throws(() => k.rope(a, b, b, out, 4), /bad arguments/) // out holds 4 < 8
+  assert.throws(() => k.rope(a, b, b.subarray(0, 4), a, 4), /bad arguments/) // cos ≠ sin
+  assert.throws(() => k.rope(a, b, b, a, 3), /bad arguments/) // odd D
 })
 
 test(
