@@ -141,45 +141,71 @@ void softmax_f32(const float *x, float *o, size_t outer, size_t n, size_t inner)
 
 // layer_norm of the 2n-vector [h, −h] along an axis, its first half, times w: fuse.ts's rmsBlock
 // step for step (sums in double in the same order, the LayerNorm output rounded to fp16).
+// Sums of one column (s = 1: decoding) stay in registers; wider blocks walk the columns side by
+// side through arrays (vectorized across columns). Each column's order is the TypeScript one.
+static void rms_stats_col(const float *xb, size_t n, double eps, double *mean_out,
+                          double *inv_out) {
+  double mean = 0, v = 0;
+  for (size_t i = 0; i < n; i++) mean += (double)xb[i];
+  for (size_t i = 0; i < n; i++) mean += -(double)xb[i];
+  mean /= (double)(2 * n);
+  for (size_t i = 0; i < n; i++) {
+    double d = (double)xb[i] - mean;
+    v += d * d;
+  }
+  for (size_t i = 0; i < n; i++) {
+    double d = -(double)xb[i] - mean;
+    v += d * d;
+  }
+  *mean_out = mean;
+  *inv_out = 1 / sqrt(v / (double)(2 * n) + eps);
+}
+
+static void rms_stats_cols(const float *xb, size_t n, size_t s, double eps, double *mean,
+                           double *v) {
+  for (size_t r = 0; r < s; r++) mean[r] = v[r] = 0;
+  for (size_t i = 0; i < n; i++)
+    for (size_t r = 0; r < s; r++) mean[r] += (double)xb[i * s + r];
+  for (size_t i = 0; i < n; i++)
+    for (size_t r = 0; r < s; r++) mean[r] += -(double)xb[i * s + r];
+  for (size_t r = 0; r < s; r++) mean[r] /= (double)(2 * n);
+  for (size_t i = 0; i < n; i++)
+    for (size_t r = 0; r < s; r++) {
+      double d = (double)xb[i * s + r] - mean[r];
+      v[r] += d * d;
+    }
+  for (size_t i = 0; i < n; i++)
+    for (size_t r = 0; r < s; r++) {
+      double d = -(double)xb[i * s + r] - mean[r];
+      v[r] += d * d;
+    }
+  for (size_t r = 0; r < s; r++) v[r] = 1 / sqrt(v[r] / (double)(2 * n) + eps);
+}
+
 int rms_pair_f32(const float *x, float *o, const float *w, size_t outer, size_t n, size_t s,
                  double eps) {
-  double *mean = malloc(2 * s * sizeof(double));
   float *ln = malloc(n * s * sizeof(float));
-  if (!mean || !ln) {
-    free(mean);
+  double *mean = malloc(2 * s * sizeof(double));
+  if (!ln || !mean) {
     free(ln);
+    free(mean);
     return 0;
   }
-  double *v = mean + s;
+  double *inv = mean + s;
   for (size_t q = 0; q < outer; q++) {
     const float *xb = x + q * n * s;
     float *ob = o + q * n * s;
-    for (size_t r = 0; r < s; r++) mean[r] = v[r] = 0;
-    for (size_t i = 0; i < n; i++)
-      for (size_t r = 0; r < s; r++) mean[r] += (double)xb[i * s + r];
-    for (size_t i = 0; i < n; i++)
-      for (size_t r = 0; r < s; r++) mean[r] += -(double)xb[i * s + r];
-    for (size_t r = 0; r < s; r++) mean[r] /= (double)(2 * n);
-    for (size_t i = 0; i < n; i++)
-      for (size_t r = 0; r < s; r++) {
-        double d = (double)xb[i * s + r] - mean[r];
-        v[r] += d * d;
-      }
-    for (size_t i = 0; i < n; i++)
-      for (size_t r = 0; r < s; r++) {
-        double d = -(double)xb[i * s + r] - mean[r];
-        v[r] += d * d;
-      }
-    for (size_t r = 0; r < s; r++) v[r] = 1 / sqrt(v[r] / (double)(2 * n) + eps);
+    if (s == 1) rms_stats_col(xb, n, eps, mean, inv);
+    else rms_stats_cols(xb, n, s, eps, mean, inv);
     for (size_t i = 0; i < n; i++)
       for (size_t r = 0; r < s; r++)
-        ln[i * s + r] = (float)(((double)xb[i * s + r] - mean[r]) * v[r] + 0.0);
+        ln[i * s + r] = (float)(((double)xb[i * s + r] - mean[r]) * inv[r] + 0.0);
     round_half(ln, n * s);
     for (size_t i = 0; i < n; i++)
       for (size_t r = 0; r < s; r++) ob[i * s + r] = (float)((double)ln[i * s + r] * (double)w[i]);
   }
-  free(mean);
   free(ln);
+  free(mean);
   return 1;
 }
 
