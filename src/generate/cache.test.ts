@@ -83,7 +83,7 @@ test('fill: a prompt of whole batches re-feeds its last id through infer for the
 test('fill pads the leftover into one more prefill, then re-feeds the last id for the head', async () => {
   const { runner, calls, batches } = fakeRunner(64, 8)
   const cache = new KvCache(runner)
-  assert.equal(cache.padPrefill, 3) // ⌈8/3⌉
+  assert.equal(cache.padPrefill, 2) // ⌈8/5⌉
   const ids = range(100, 19)
   const r = await cache.fill(ids)
   assert.deepEqual(calls, ['prefill@0', 'prefill@8', 'prefill@16', 'infer@18+head'])
@@ -126,12 +126,12 @@ test('padPrefill is the smallest leftover worth a padded prefill; smaller ones g
   assert.deepEqual(most.batches[0], [...range(1, 7), 0])
 })
 
-test('the padPrefill option: default ⌈B/3⌉, false or Infinity for never, integers ≥ 1 only', () => {
-  assert.equal(defaultPadPrefill(64), 22)
-  assert.equal(defaultPadPrefill(16), 6)
-  assert.equal(defaultPadPrefill(8), 3)
+test('the padPrefill option: default ⌈B/5⌉, false or Infinity for never, integers ≥ 1 only', () => {
+  assert.equal(defaultPadPrefill(64), 13)
+  assert.equal(defaultPadPrefill(16), 4)
+  assert.equal(defaultPadPrefill(8), 2)
   assert.equal(defaultPadPrefill(1), 1)
-  assert.equal(padThreshold(undefined, 64), 22)
+  assert.equal(padThreshold(undefined, 64), 13)
   assert.equal(padThreshold(false, 64), Infinity)
   assert.equal(padThreshold(Infinity, 64), Infinity)
   assert.equal(padThreshold(5, 64), 5)

@@ -34,14 +34,15 @@ export function windowKeep(context: number, batch: number): number {
 export const PAD_ID = 0
 
 /**
- * The default padPrefill: ⌈B/3⌉. A padded prefill costs one `prefill` plus the head's extra
+ * The default padPrefill: ⌈B/5⌉. A padded prefill costs one `prefill` plus the head's extra
  * `infer`, so it beats r `infer` calls once r > 1 + ρ, ρ = prefill time / infer time. A prefill is
- * compute-bound, so ρ grows with B. Measured on SmolLM2-135M LUT4 (B = 64, 2 cores): ρ ≈ 15–20
- * with the native kernels (time to first token breaks even at r ≈ 20), 25–30 with the TypeScript
- * ones. Executors with a cheaper prefill (more cores, an accelerator) can pass a lower value.
+ * compute-bound, so ρ grows with B. Measured on SmolLM2-135M (B = 64, 2 cores, native kernels):
+ * ρ ≈ 11–12 for LUT4 and fp16 (time to first token breaks even at r ≈ 13); 25–30 with the
+ * TypeScript kernels. Executors with a cheaper prefill (more cores, an accelerator) can pass a
+ * lower value.
  */
 export function defaultPadPrefill(batch: number): number {
-  return Math.ceil(batch / 3)
+  return Math.ceil(batch / 5)
 }
 
 /**
@@ -63,7 +64,7 @@ export interface FeedOptions {
   batchPrefill?: boolean
   /**
    * The smallest leftover (ids after the full batches) fed as one `prefill` padded to B rather
-   * than one `infer` per id (default ⌈B/3⌉; `false` keeps ANEMLL 0.3.5's calls).
+   * than one `infer` per id (default ⌈B/5⌉; `false` keeps ANEMLL 0.3.5's calls).
    */
   padPrefill?: number | false
 }

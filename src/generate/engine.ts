@@ -23,7 +23,7 @@ export interface LoadModelOptions {
   /**
    * With batch prefill, the smallest leftover (the r < B ids after the full batches) fed as one
    * `prefill` padded to B with id 0 instead of r `infer` calls; the result is the same. Default
-   * ⌈B/3⌉ (see `defaultPadPrefill`); `false` keeps ANEMLL 0.3.5's calls (leftover through `infer`).
+   * ⌈B/5⌉ (see `defaultPadPrefill`); `false` keeps ANEMLL 0.3.5's calls (leftover through `infer`).
    */
   padPrefill?: number | false
   /** Run every op in strict fp16 (the runtime reports the first op that overflows). */
