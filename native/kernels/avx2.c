@@ -378,6 +378,40 @@ AVX2 static void kn_row(const float *a, const float *b, size_t ldb, size_t K, si
   }
 }
 
+// 8×8 transpose of the registers r[0..7] (rows) into columns.
+INLINE void transpose8(__m256 r[8]) {
+  __m256 t0 = _mm256_unpacklo_ps(r[0], r[1]), t1 = _mm256_unpackhi_ps(r[0], r[1]);
+  __m256 t2 = _mm256_unpacklo_ps(r[2], r[3]), t3 = _mm256_unpackhi_ps(r[2], r[3]);
+  __m256 t4 = _mm256_unpacklo_ps(r[4], r[5]), t5 = _mm256_unpackhi_ps(r[4], r[5]);
+  __m256 t6 = _mm256_unpacklo_ps(r[6], r[7]), t7 = _mm256_unpackhi_ps(r[6], r[7]);
+  __m256 u0 = _mm256_shuffle_ps(t0, t2, 0x44), u1 = _mm256_shuffle_ps(t0, t2, 0xEE);
+  __m256 u2 = _mm256_shuffle_ps(t1, t3, 0x44), u3 = _mm256_shuffle_ps(t1, t3, 0xEE);
+  __m256 u4 = _mm256_shuffle_ps(t4, t6, 0x44), u5 = _mm256_shuffle_ps(t4, t6, 0xEE);
+  __m256 u6 = _mm256_shuffle_ps(t5, t7, 0x44), u7 = _mm256_shuffle_ps(t5, t7, 0xEE);
+  r[0] = _mm256_permute2f128_ps(u0, u4, 0x20);
+  r[1] = _mm256_permute2f128_ps(u1, u5, 0x20);
+  r[2] = _mm256_permute2f128_ps(u2, u6, 0x20);
+  r[3] = _mm256_permute2f128_ps(u3, u7, 0x20);
+  r[4] = _mm256_permute2f128_ps(u0, u4, 0x31);
+  r[5] = _mm256_permute2f128_ps(u1, u5, 0x31);
+  r[6] = _mm256_permute2f128_ps(u2, u6, 0x31);
+  r[7] = _mm256_permute2f128_ps(u3, u7, 0x31);
+}
+
+// P[k·NR + q] = rows[q][k] (NR = 16): 8 columns of 8 rows at a time through register transposes.
+AVX2 static void pack(const float *const *rows, size_t K, float *P) {
+  size_t k = 0;
+  for (; k + 8 <= K; k += 8)
+    for (int h = 0; h < 2; h++) {
+      __m256 r[8];
+      for (int q = 0; q < 8; q++) r[q] = _mm256_loadu_ps(rows[8 * h + q] + k);
+      transpose8(r);
+      for (int i = 0; i < 8; i++) _mm256_storeu_ps(P + (k + i) * 16 + 8 * h, r[i]);
+    }
+  for (; k < K; k++)
+    for (int q = 0; q < 16; q++) P[k * 16 + q] = rows[q][k];
+}
+
 AVX2 static void halfs(const uint16_t *h, float *dst, size_t K) {
   size_t k = 0;
   for (; k + 8 <= K; k += 8)
@@ -394,6 +428,14 @@ AVX2 static void round_half_avx2(float *f, size_t n) {
   if (i < n) ISA_GENERIC.round_half(f + i, n - i);
 }
 
-const isa_kernels ISA_AVX2 = {"avx2", micro,  decode_row, lut_dot, dot,
-                               dot_h,  kn_row, halfs,      round_half_avx2};
+const isa_kernels ISA_AVX2 = {.name = "avx2",
+                               .micro = micro,
+                               .decode_row = decode_row,
+                               .lut_dot = lut_dot,
+                               .dot = dot,
+                               .dot_h = dot_h,
+                               .kn_row = kn_row,
+                               .halfs = halfs,
+                               .pack = pack,
+                               .round_half = round_half_avx2};
 #endif

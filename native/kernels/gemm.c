@@ -50,6 +50,11 @@ static float lut_dot_c(const gemm_job *j, size_t row, const float *x, const floa
   return acc;
 }
 
+static void pack_c(const float *const *rows, size_t K, float *P) {
+  for (size_t q = 0; q < NR; q++)
+    for (size_t k = 0; k < K; k++) P[k * NR + q] = rows[q][k];
+}
+
 static float dot_c(const float *a, const float *b, size_t K) {
   float acc[8] = {0};
   size_t k = 0;
@@ -108,8 +113,16 @@ static void round_half_c(float *f, size_t n) {
   }
 }
 
-const isa_kernels ISA_GENERIC = {"generic", micro_c,  decode_row_c, lut_dot_c, dot_c,
-                                  dot_h_c,   kn_row_c, halfs_c,      round_half_c};
+const isa_kernels ISA_GENERIC = {.name = "generic",
+                                  .micro = micro_c,
+                                  .decode_row = decode_row_c,
+                                  .lut_dot = lut_dot_c,
+                                  .dot = dot_c,
+                                  .dot_h = dot_h_c,
+                                  .kn_row = kn_row_c,
+                                  .halfs = halfs_c,
+                                  .pack = pack_c,
+                                  .round_half = round_half_c};
 
 // ---- dispatch -------------------------------------------------------------------------------
 
@@ -216,18 +229,28 @@ static void panel_task(void *arg, size_t b0, size_t b1) {
   const gemm_job *j = c->j;
   const size_t K = j->K;
   const size_t M = j->M;
-  float *buf = scratch(K * NR + M * NR + K);
+  float *buf = scratch(K * NR + M * NR + K + K * NR);
   if (!buf) {
     atomic_store(&c->oom, 1);
     return;
   }
-  float *P = buf, *C = buf + K * NR, *row = C + M * NR;
+  float *P = buf, *C = buf + K * NR, *row = C + M * NR, *R = row + K;
   for (size_t blk = b0; blk < b1; blk++) {
     size_t n0 = blk * NR;
     size_t nb = j->N - n0 < NR ? j->N - n0 : NR;
     if (nb < NR) memset(P, 0, K * NR * sizeof(float));
     if (j->b && j->b_kn) {
       for (size_t k = 0; k < K; k++) memcpy(P + k * NR, j->b + k * j->ldb + n0, nb * sizeof(float));
+    } else if (nb == NR) {
+      // the panel's rows (decoded into R unless B is dense), then one transposing pack
+      const float *rows[NR];
+      for (size_t q = 0; q < NR; q++) {
+        float *r = R + q * K;
+        rows[q] = j->b ? j->b + (n0 + q) * j->ldb : r;
+        if (j->bh) c->k->halfs(j->bh + (n0 + q) * j->ldb, r, K);
+        else if (!j->b) c->k->decode_row(j, j->row0 + n0 + q, r);
+      }
+      c->k->pack(rows, K, P);
     } else {
       for (size_t q = 0; q < nb; q++) {
         const float *src = j->b ? j->b + (n0 + q) * j->ldb : row;
