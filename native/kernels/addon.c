@@ -4,7 +4,7 @@
 //   hgemm(a, aOff, lda, M, N, K, out, outOff, rs, cs, bias, biasOff, bh, bOff, ldb)
 //   binary(op, x, y, out, dims, sx, sy)   op: 0 add, 1 sub, 2 mul, 3 real_div; Int32Array plans
 //   silu(x, out);  softmax(x, out, outer, n, inner);  rmsPair(x, out, w, outer, n, s, eps);
-//   rope(x, cos, sin, out, D)
+//   rope(x, cos, sin, out, D);  transpose(src, srcOff, rows, cols, dst, dstOff)
 //   roundHalf(f, start, end)
 //   info() -> { isa, threads };  setThreads(n) -> n
 // Float arrays are Float32Array, idx a Uint8Array, bias a Float32Array or null. Every element a
@@ -240,6 +240,18 @@ static napi_value Rope(napi_env env, napi_callback_info info) {
   return NULL;
 }
 
+static napi_value Transpose(napi_env env, napi_callback_info info) {
+  TAKE_ARGS(6, "transpose");
+  size_t ns, nd;
+  const float *src = arr(&a, 0, napi_float32_array, &ns, 0);
+  float *dst = arr(&a, 4, napi_float32_array, &nd, 0);
+  double so = num(&a, 1), rows = num(&a, 2), cols = num(&a, 3), d0 = num(&a, 5);
+  if (a.bad || so + rows * cols > (double)ns || d0 + rows * cols > (double)nd)
+    return fail(env, "transpose", "bad arguments");
+  transpose_f32(src + (size_t)so, (size_t)rows, (size_t)cols, dst + (size_t)d0);
+  return NULL;
+}
+
 static napi_value RoundHalf(napi_env env, napi_callback_info info) {
   TAKE_ARGS(3, "roundHalf");
   size_t n;
@@ -275,7 +287,7 @@ NAPI_MODULE_INIT() {
     const char *name;
     napi_callback fn;
   } fns[] = {{"gemm", Gemm},         {"hgemm", Hgemm}, {"lutGemm", LutGemm},
-             {"roundHalf", RoundHalf}, {"binary", Binary}, {"silu", Silu}, {"softmax", Softmax}, {"rmsPair", RmsPair}, {"rope", Rope}, {"info", Info},   {"setThreads", SetThreads}};
+             {"roundHalf", RoundHalf}, {"binary", Binary}, {"silu", Silu}, {"softmax", Softmax}, {"rmsPair", RmsPair}, {"rope", Rope}, {"transpose", Transpose}, {"info", Info},   {"setThreads", SetThreads}};
   for (size_t i = 0; i < sizeof fns / sizeof fns[0]; i++) {
     napi_value f;
     if (napi_create_function(env, fns[i].name, NAPI_AUTO_LENGTH, fns[i].fn, NULL, &f) != napi_ok ||

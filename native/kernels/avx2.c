@@ -398,6 +398,24 @@ INLINE void transpose8(__m256 r[8]) {
   r[7] = _mm256_permute2f128_ps(u3, u7, 0x31);
 }
 
+// dst[j·rows + i] = src[i·cols + j] in 8×8 register blocks, scalar at the ragged edges.
+AVX2 static void transpose(const float *src, size_t rows, size_t cols, float *dst) {
+  size_t i = 0;
+  for (; i + 8 <= rows; i += 8) {
+    size_t j = 0;
+    for (; j + 8 <= cols; j += 8) {
+      __m256 r[8];
+      for (int q = 0; q < 8; q++) r[q] = _mm256_loadu_ps(src + (i + q) * cols + j);
+      transpose8(r);
+      for (int q = 0; q < 8; q++) _mm256_storeu_ps(dst + (j + q) * rows + i, r[q]);
+    }
+    for (; j < cols; j++)
+      for (int q = 0; q < 8; q++) dst[j * rows + i + q] = src[(i + q) * cols + j];
+  }
+  for (; i < rows; i++)
+    for (size_t j = 0; j < cols; j++) dst[j * rows + i] = src[i * cols + j];
+}
+
 // P[k·NR + q] = rows[q][k] (NR = 16): 8 columns of 8 rows at a time through register transposes.
 AVX2 static void pack(const float *const *rows, size_t K, float *P) {
   size_t k = 0;
@@ -436,6 +454,7 @@ const isa_kernels ISA_AVX2 = {.name = "avx2",
                                .dot_h = dot_h,
                                .kn_row = kn_row,
                                .halfs = halfs,
+                               .transpose = transpose,
                                .pack = pack,
                                .round_half = round_half_avx2};
 #endif

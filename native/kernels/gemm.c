@@ -50,6 +50,11 @@ static float lut_dot_c(const gemm_job *j, size_t row, const float *x, const floa
   return acc;
 }
 
+static void transpose_c(const float *src, size_t rows, size_t cols, float *dst) {
+  for (size_t i = 0; i < rows; i++)
+    for (size_t j = 0; j < cols; j++) dst[j * rows + i] = src[i * cols + j];
+}
+
 static void pack_c(const float *const *rows, size_t K, float *P) {
   for (size_t q = 0; q < NR; q++)
     for (size_t k = 0; k < K; k++) P[k * NR + q] = rows[q][k];
@@ -121,6 +126,7 @@ const isa_kernels ISA_GENERIC = {.name = "generic",
                                   .dot_h = dot_h_c,
                                   .kn_row = kn_row_c,
                                   .halfs = halfs_c,
+                                  .transpose = transpose_c,
                                   .pack = pack_c,
                                   .round_half = round_half_c};
 
@@ -149,6 +155,10 @@ static const isa_kernels *isa(void) {
 const char *gemm_isa(void) { return isa()->name; }
 
 void round_half(float *f, size_t n) { isa()->round_half(f, n); }
+
+void transpose_f32(const float *src, size_t rows, size_t cols, float *dst) {
+  isa()->transpose(src, rows, cols, dst);
+}
 
 // ---- per-thread scratch ---------------------------------------------------------------------
 

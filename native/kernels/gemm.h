@@ -34,6 +34,9 @@ int gemm_run(const gemm_job *j);
 /** Rounds f[0..n) to the nearest fp16 value (ties to even, overflow to ±inf), in place. */
 void round_half(float *f, size_t n);
 
+/** dst[j·rows + i] = src[i·cols + j]. */
+void transpose_f32(const float *src, size_t rows, size_t cols, float *dst);
+
 /** "avx2" or "generic": the code path this CPU takes. */
 const char *gemm_isa(void);
 

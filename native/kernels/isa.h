@@ -25,6 +25,8 @@ typedef struct {
   void (*kn_row)(const float *a, const float *b, size_t ldb, size_t K, size_t N, float *dst);
   /** dst[k] = float(h[k]). */
   void (*halfs)(const uint16_t *h, float *dst, size_t K);
+  /** dst[j·rows + i] = src[i·cols + j]: a [rows, cols] matrix transposed. */
+  void (*transpose)(const float *src, size_t rows, size_t cols, float *dst);
   /** P[k·NR + q] = rows[q][k] for q < NR, k < K: NR rows into a k-major panel. */
   void (*pack)(const float *const *rows, size_t K, float *P);
   void (*round_half)(float *f, size_t n);

@@ -247,6 +247,23 @@ export function transpose2d(
   dst: NumericData,
   dstOff = 0,
 ): void {
+  const nk = rows * cols >= 1024 ? nativeKernels() : undefined
+  if (nk && src instanceof Float32Array && dst instanceof Float32Array) {
+    nk.transpose(src, srcOff, rows, cols, dst, dstOff)
+    return
+  }
+  transpose2dInto(src, srcOff, rows, cols, dst, dstOff)
+}
+
+/** transpose2d in TypeScript (the reference the native transpose is checked against). */
+export function transpose2dInto(
+  src: NumericData,
+  srcOff: number,
+  rows: number,
+  cols: number,
+  dst: NumericData,
+  dstOff = 0,
+): void {
   // 32×32 tiles keep both sides in cache for large planes
   const T = 32
   for (let i0 = 0; i0 < rows; i0 += T) {

@@ -7,7 +7,7 @@ import { spawnSync } from 'node:child_process'
 import { fileURLToPath } from 'node:url'
 import assert from 'node:assert/strict'
 import { PackedBits } from '../mil/value.js'
-import { gemmNTNaive } from './gemm.js'
+import { gemmNTNaive, transpose2dInto } from './gemm.js'
 import { LutWeight } from './lut.js'
 import { nativeKernels, withTypeScriptKernels, type NativeKernels } from './native.js'
 import { buildFunction, buildProgram } from '../mil/builder.js'
@@ -189,6 +189,32 @@ test(
     } finally {
       k.setThreads(before)
     }
+  },
+)
+
+test(
+  'transpose equals the TypeScript transpose2d, ragged edges and offsets included',
+  { skip },
+  () => {
+    const k = native!
+    for (const [rows, cols] of [
+      [1, 1],
+      [8, 8],
+      [3, 17],
+      [64, 576],
+      [577, 65],
+      [9, 1],
+    ]) {
+      const src = new Float32Array(5 + rows * cols).map((_, i) => i * 0.5 - 7)
+      const want = new Float32Array(3 + rows * cols).fill(NaN)
+      const got = want.slice()
+      transpose2dInto(src, 5, rows, cols, want, 3)
+      k.transpose(src, 5, rows, cols, got, 3)
+      assert.deepEqual(got, want, `${rows}×${cols}`)
+    }
+    const a = new Float32Array(8)
+    assert.throws(() => k.transpose(a, 1, 2, 4, a, 0), /bad arguments/)
+    assert.throws(() => k.transpose(a, 0, 2, 4, new Float32Array(7), 0), /bad arguments/)
   },
 )
 

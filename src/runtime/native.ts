@@ -83,6 +83,8 @@ export interface NativeKernels {
   softmax(x: F32, out: F32, outer: number, n: number, inner: number): void
   /** fuse.ts's rms_norm_pair over x viewed as [outer, n, s], as its rmsBlock. */
   rmsPair(x: F32, out: F32, w: F32, outer: number, n: number, s: number, eps: number): void
+  /** dst[dstOff + j·rows + i] = src[srcOff + i·cols + j]: transpose2d. */
+  transpose(src: F32, srcOff: number, rows: number, cols: number, dst: F32, dstOff: number): void
   /** fuse.ts's rotate_half: x in rows of D, cos/sin (equal lengths, a multiple of D) repeating. */
   rope(x: F32, cos: F32, sin: F32, out: F32, D: number): void
   /** f[start..end) rounded to fp16 in place (as roundHalfInPlace). */
