@@ -233,3 +233,32 @@ test('cast: truncation toward zero, int8 wrap, bool, fp16 round-to-even and over
   assert.equal(values(out.h2)[4], 1 + 2 ** -9)
   assert.deepEqual(values(t('int32', [1], [5])), [5])
 })
+
+test('transpose: every permutation of a rank-4 tensor, batched 2-D transposes included', () => {
+  const shape = [2, 3, 40, 30] // planes of 1200 elements: the native transpose where built
+  const n = shape.reduce((a, b) => a * b)
+  const data = Array.from({ length: n }, (_, i) => i)
+  const perms: number[][] = []
+  const permute = (rest: number[], acc: number[]) =>
+    rest.length
+      ? rest.forEach((d, i) => permute([...rest.slice(0, i), ...rest.slice(i + 1)], [...acc, d]))
+      : perms.push(acc)
+  permute([0, 1, 2, 3], [])
+  const strides = [shape[1] * shape[2] * shape[3], shape[2] * shape[3], shape[3], 1]
+  for (const perm of perms) {
+    const out = run({ x: f32(shape, data) }, (b, { x }) => ({ t: b.transpose({ x, perm }) })).t
+    const oshape = perm.map((p) => shape[p])
+    assert.deepEqual(out.shape, oshape)
+    const got = values(out)
+    const idx = [0, 0, 0, 0]
+    for (let o = 0; o < n; o++) {
+      let r = o
+      for (let d = 3; d >= 0; d--) {
+        idx[d] = r % oshape[d]
+        r = Math.floor(r / oshape[d])
+      }
+      const want = perm.reduce((s, p, d) => s + idx[d] * strides[p], 0)
+      if (got[o] !== want) assert.fail(`perm ${perm}: out[${o}] = ${got[o]}, want ${want}`)
+    }
+  }
+})

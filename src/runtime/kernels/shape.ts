@@ -5,6 +5,7 @@
 import type { Kernel } from '../kernel.js'
 import { axisOf } from '../kernel.js'
 import { numel, shapeText, stridesOf, type NumericTensor, type Tensor } from '../tensor.js'
+import { transpose2d } from '../gemm.js'
 import { coalesce, copyRun, stridedCopy } from './strided.js'
 
 const X = ['x']
@@ -75,17 +76,32 @@ const transpose: Kernel = (k) => {
       k.fail(`perm ${shapeText(perm)} is not a permutation of rank ${r}`)
     const st = stridesOf(x.shape)
     const shape = perm.map((p) => x.shape[p])
-    return {
+    const walk = coalesce(
       shape,
-      walk: coalesce(
-        shape,
-        perm.map((p) => st[p]),
-      ),
-    }
+      perm.map((p) => st[p]),
+    )
+    return { shape, walk, batched: batchedTranspose(walk) }
   })
   const out = k.alloc(k.outDType(), p.shape)
-  stridedCopy(x.data, 0, out.data, p.walk.shape, p.walk.src)
+  const b = p.batched
+  if (b)
+    for (let i = 0; i < b.batches; i++)
+      transpose2d(x.data, i * b.rows * b.cols, b.rows, b.cols, out.data, i * b.rows * b.cols)
+  else stridedCopy(x.data, 0, out.data, p.walk.shape, p.walk.src)
   return [out]
+}
+
+/**
+ * A walk that is a batch of 2-D transposes (the last two dims of x swapped, the usual head
+ * reshuffle): out[q, i, j] = x[q, j, i] for x planes [rows, cols]; undefined otherwise.
+ */
+function batchedTranspose(w: { shape: number[]; src: number[] }) {
+  const r = w.shape.length
+  if (r < 2 || r > 3) return undefined
+  const [a, b] = w.shape.slice(-2)
+  const [sa, sb] = w.src.slice(-2)
+  if (sa !== 1 || sb !== a || (r === 3 && w.src[0] !== a * b)) return undefined
+  return { batches: r === 3 ? w.shape[0] : 1, rows: b, cols: a }
 }
 
 const tile: Kernel = (k) => {
