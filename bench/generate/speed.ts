@@ -23,16 +23,18 @@
 // be idle, and it prints a warning if they were not.
 // Converted models and the F16 GGUF are cached under ${ANEMLL_CACHE:-~/.cache/anemll}/bench/.
 //
-// Measured 2026-11-28 (2 cores, idle; native kernels with 2 threads; two runs, ratio of medians):
-//   LUT4/Q4_1  text 128: prefill 117-125 vs 175-192 tok/s (0.61-0.71x), decode 25-26 vs 48-60 (0.43-0.53x)
-//              chat 42:  prefill 72-80 vs 112-201 (0.40-0.65x),          decode 23-27 vs 48-59 (0.46-0.48x)
-//   fp16/F16   text 128: prefill 118-127 vs 192-196 (0.61-0.66x),        decode 21-25 vs 36-42 (0.58-0.59x)
-//              chat 42:  prefill 80 vs 196-220 (0.36-0.41x),             decode 20-25 vs 38-43 (0.54-0.60x)
-//   turns 2-6 (56 to 217 tokens of conversation): TTFT ours 481-649 ms, llama.cpp 115-155 ms, neither
-//   growing with the conversation length (the ±25% fit is noisy at this size). Peak RSS: ours
-//   471 / 659 MB, llama.cpp 378-395 / 622 MB. Before the native kernels (TypeScript only): prefill
-//   ~2-5 tok/s, decode ~1.4 tok/s. On the F16 file llama.cpp keeps the Q4_1 file's greedy tokens
-//   for 14/32 (text) and 6/32 (chat) tokens: the first difference comes at a near-tie.
+// Measured 2026-11-28, second session (2 cores, idle; native kernels with 2 threads; two runs, ratio
+// of medians; llama.cpp itself varies by up to 25% between runs on this VM):
+//   LUT4/Q4_1  text 128: prefill 208-223 vs 162-180 tok/s (1.16-1.38x), decode 30-31 vs 45-50 (0.60-0.67x)
+//              chat 42:  prefill 131-132 vs 103-200 (0.66-1.27x),       decode 31-33 vs 54-56 (0.55-0.60x)
+//   fp16/F16   text 128: prefill 201-221 vs 199-200 (1.01-1.10x),       decode 27-29 vs 36-42 (0.65-0.81x)
+//              chat 42:  prefill 138-149 vs 194-202 (0.68-0.77x),       decode 30-31 vs 35-36 (0.85-0.87x)
+//   turns 2-6 (56 to 217 tokens of conversation): TTFT ours 307-329 ms, llama.cpp 130-138 ms, neither
+//   growing with the conversation length. Peak RSS: ours 401-409 / 552-554 MB, llama.cpp 317-321 /
+//   516-522 MB. First session: decode 0.43-0.60x, prefill 0.36-0.71x, later-turn TTFT 481-649 ms,
+//   RSS 471 / 659 MB; TypeScript kernels only: prefill ~2-5 tok/s, decode ~1.4 tok/s. On the F16 file
+//   llama.cpp keeps the Q4_1 file's greedy tokens for 14/32 (text) and 6/32 (chat) tokens: the first
+//   difference comes at a near-tie.
 //
 // Usage: npx tsx bench/generate/speed.ts [options]
 //   --only <list>         pairs to run, comma-separated (default lut4,fp16,turns)
