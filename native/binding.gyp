@@ -11,10 +11,10 @@
     {
       "target_name": "anemll_kernels",
       "sources": ["kernels/addon.c", "kernels/gemm.c", "kernels/avx2.c", "kernels/pool.c", "kernels/elementwise.c"],
-      "cflags": ["-O3", "-std=gnu11", "-pthread", "-fno-fast-math", "-Wall", "-Wextra"],
+      "cflags": ["-O3", "-std=gnu11", "-pthread", "-ffp-contract=off", "-fno-fast-math", "-Wall", "-Wextra"],
       "libraries": ["-lm", "-ldl", "-pthread"],
       "xcode_settings": {
-        "OTHER_CFLAGS": ["-O3", "-std=gnu11", "-fno-fast-math"]
+        "OTHER_CFLAGS": ["-O3", "-std=gnu11", "-ffp-contract=off", "-fno-fast-math"]
       }
     }
   ]

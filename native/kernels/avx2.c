@@ -398,6 +398,48 @@ INLINE void transpose8(__m256 r[8]) {
   r[7] = _mm256_permute2f128_ps(u3, u7, 0x31);
 }
 
+// exp_det four lanes at a time: the same operations, each an IEEE double op (no FMA: this file
+// builds with -ffp-contract=off). Lanes whose 2^n is not a normal double (x < −708.39 or
+// x > 709.08), and NaN, take the scalar exp_det.
+AVX2 static void exp_n(const double *x, double *y, size_t n) {
+  const __m256d lo = _mm256_set1_pd(-708.39), hi = _mm256_set1_pd(709.08);
+  const __m256d R = _mm256_set1_pd(6755399441055744.0), L2E = _mm256_set1_pd(1.4426950408889634);
+  const __m256d H = _mm256_set1_pd(0.6931471803691238), L = _mm256_set1_pd(1.9082149292705877e-10);
+  static const double c[14] = {1.0,
+                               1.0,
+                               0.5,
+                               0.16666666666666666,
+                               0.041666666666666664,
+                               0.008333333333333333,
+                               0.001388888888888889,
+                               0.0001984126984126984,
+                               2.48015873015873e-05,
+                               2.7557319223985893e-06,
+                               2.755731922398589e-07,
+                               2.505210838544172e-08,
+                               2.08767569878681e-09,
+                               1.6059043836821613e-10};
+  size_t i = 0;
+  for (; i + 4 <= n; i += 4) {
+    __m256d v = _mm256_loadu_pd(x + i);
+    __m256d ok = _mm256_and_pd(_mm256_cmp_pd(v, lo, _CMP_GE_OQ), _mm256_cmp_pd(v, hi, _CMP_LE_OQ));
+    if (_mm256_movemask_pd(ok) != 15) {
+      for (int q = 0; q < 4; q++) y[i + q] = exp_det(x[i + q]);
+      continue;
+    }
+    __m256d t = _mm256_add_pd(_mm256_mul_pd(v, L2E), R);
+    __m256d nd = _mm256_sub_pd(t, R);
+    __m256d r = _mm256_sub_pd(_mm256_sub_pd(v, _mm256_mul_pd(nd, H)), _mm256_mul_pd(nd, L));
+    __m256d p = _mm256_set1_pd(c[13]);
+    for (int k = 12; k >= 0; k--) p = _mm256_add_pd(_mm256_mul_pd(p, r), _mm256_set1_pd(c[k]));
+    // n from t's low mantissa bits (t = n + 1.5·2^52), then 2^n from its exponent field
+    __m256i ni = _mm256_sub_epi64(_mm256_castpd_si256(t), _mm256_castpd_si256(R));
+    __m256i e = _mm256_slli_epi64(_mm256_add_epi64(ni, _mm256_set1_epi64x(1023)), 52);
+    _mm256_storeu_pd(y + i, _mm256_mul_pd(p, _mm256_castsi256_pd(e)));
+  }
+  for (; i < n; i++) y[i] = exp_det(x[i]);
+}
+
 // dst[j·rows + i] = src[i·cols + j] in 8×8 register blocks, scalar at the ragged edges.
 AVX2 static void transpose(const float *src, size_t rows, size_t cols, float *dst) {
   size_t i = 0;
@@ -454,6 +496,7 @@ const isa_kernels ISA_AVX2 = {.name = "avx2",
                                .dot_h = dot_h,
                                .kn_row = kn_row,
                                .halfs = halfs,
+                               .exp_n = exp_n,
                                .transpose = transpose,
                                .pack = pack,
                                .round_half = round_half_avx2};

@@ -5,6 +5,7 @@
 #include "elementwise.h"
 
 #include "gemm.h"  // round_half
+#include "isa.h"   // exp_det_n
 #include "pool.h"
 
 #include <math.h>
@@ -66,11 +67,19 @@ void binary_f32(int op, const float *x, const float *y, float *o, int rank, cons
   }
 }
 
-// x / (1 + exp(−x)) in double, rounded once to float32: the TypeScript kernel's arithmetic (its
-// exp and libm's may differ in the last bit of a double, which survives float32 rounding about
-// once in 2^29 values).
+// exp is exp_det (src/runtime/kernels/exp.ts's expDet), vectorized over chunks of EXP_CHUNK.
+enum { EXP_CHUNK = 256 };
+
+// x / (1 + exp(−x)) in double, rounded once to float32: the TypeScript kernel's arithmetic.
+
 static void silu_range(const float *x, float *o, size_t n) {
-  for (size_t i = 0; i < n; i++) o[i] = (float)((double)x[i] / (1.0 + exp(-(double)x[i])));
+  double t[EXP_CHUNK];
+  for (size_t i0 = 0; i0 < n; i0 += EXP_CHUNK) {
+    size_t m = n - i0 < EXP_CHUNK ? n - i0 : EXP_CHUNK;
+    for (size_t i = 0; i < m; i++) t[i] = -(double)x[i0 + i];
+    exp_det_n(t, t, m);
+    for (size_t i = 0; i < m; i++) o[i0 + i] = (float)((double)x[i0 + i] / (1.0 + t[i]));
+  }
 }
 
 // Elementwise work splits into PAR_GRAIN-element tasks on the pool (each element is computed
@@ -94,7 +103,10 @@ void silu_f32(const float *x, float *o, size_t n) {
   pool_run(silu_task, &c, (n + PAR_GRAIN - 1) / PAR_GRAIN, 1);
 }
 
-// softmax over the middle dim of [outer, n, inner], step for step as softmaxInto (activation.ts).
+// softmax over the middle dim of [outer, n, inner], step for step as softmaxInto (activation.ts),
+// with libm's exp as the TypeScript one uses V8's (they may differ in a double's last bit, which
+// survives float32 rounding about once in 2^29 values). Masked scores (d < −746) cost no exp and
+// causal attention has many, so exp_det's vector path would not pay here.
 static void softmax_rows(const float *x, float *o, size_t q0, size_t q1, size_t n, size_t inner) {
   for (size_t q = q0; q < q1; q++)
     for (size_t j = 0; j < inner; j++) {

@@ -50,6 +50,47 @@ static float lut_dot_c(const gemm_job *j, size_t row, const float *x, const floa
   return acc;
 }
 
+// exp.ts's expDet, operation for operation (this file builds with -ffp-contract=off).
+static const double EXP_C[14] = {1.0,
+                                 1.0,
+                                 0.5,
+                                 0.16666666666666666,
+                                 0.041666666666666664,
+                                 0.008333333333333333,
+                                 0.001388888888888889,
+                                 0.0001984126984126984,
+                                 2.48015873015873e-05,
+                                 2.7557319223985893e-06,
+                                 2.755731922398589e-07,
+                                 2.505210838544172e-08,
+                                 2.08767569878681e-09,
+                                 1.6059043836821613e-10};
+
+static double pow2(int k) {  // k in [-1022, 1023]
+  uint64_t b = (uint64_t)(k + 1023) << 52;
+  double d;
+  memcpy(&d, &b, sizeof d);
+  return d;
+}
+
+double exp_det(double x) {
+  if (!(x <= 709.782712893384)) return x != x ? x : INFINITY;
+  if (x < -745.2) return 0;
+  const double R = 6755399441055744.0;
+  double n = x * 1.4426950408889634 + R - R;
+  double r = x - n * 0.6931471803691238 - n * 1.9082149292705877e-10;
+  double p = EXP_C[13];
+  for (int k = 12; k >= 0; k--) p = p * r + EXP_C[k];
+  int ni = (int)n;
+  if (ni > 1023) return p * pow2(1023) * pow2(ni - 1023);
+  if (ni < -1022) return p * pow2(ni + 1000) * pow2(-1000);
+  return p * pow2(ni);
+}
+
+static void exp_n_c(const double *x, double *y, size_t n) {
+  for (size_t i = 0; i < n; i++) y[i] = exp_det(x[i]);
+}
+
 static void transpose_c(const float *src, size_t rows, size_t cols, float *dst) {
   for (size_t i = 0; i < rows; i++)
     for (size_t j = 0; j < cols; j++) dst[j * rows + i] = src[i * cols + j];
@@ -126,6 +167,7 @@ const isa_kernels ISA_GENERIC = {.name = "generic",
                                   .dot_h = dot_h_c,
                                   .kn_row = kn_row_c,
                                   .halfs = halfs_c,
+                                  .exp_n = exp_n_c,
                                   .transpose = transpose_c,
                                   .pack = pack_c,
                                   .round_half = round_half_c};
@@ -153,6 +195,8 @@ static const isa_kernels *isa(void) {
 }
 
 const char *gemm_isa(void) { return isa()->name; }
+
+void exp_det_n(const double *x, double *y, size_t n) { isa()->exp_n(x, y, n); }
 
 void round_half(float *f, size_t n) { isa()->round_half(f, n); }
 

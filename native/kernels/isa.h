@@ -25,6 +25,8 @@ typedef struct {
   void (*kn_row)(const float *a, const float *b, size_t ldb, size_t K, size_t N, float *dst);
   /** dst[k] = float(h[k]). */
   void (*halfs)(const uint16_t *h, float *dst, size_t K);
+  /** y[i] = exp_det(x[i]) (x and y may be the same array). */
+  void (*exp_n)(const double *x, double *y, size_t n);
   /** dst[j·rows + i] = src[i·cols + j]: a [rows, cols] matrix transposed. */
   void (*transpose)(const float *src, size_t rows, size_t cols, float *dst);
   /** P[k·NR + q] = rows[q][k] for q < NR, k < K: NR rows into a k-major panel. */
@@ -36,6 +38,12 @@ extern const isa_kernels ISA_GENERIC;
 #if defined(__x86_64__)
 extern const isa_kernels ISA_AVX2;
 void avx2_init(void);
+/** e^x exactly as src/runtime/kernels/exp.ts computes it (the scalar path of every ISA). */
+double exp_det(double x);
+
+/** exp_det over an array on the best ISA. */
+void exp_det_n(const double *x, double *y, size_t n);
+
 #endif
 
 /** The index of element i of an LSB-first packed stream of `bits`-bit values. */
@@ -50,5 +58,11 @@ static inline unsigned index_at(const uint8_t *idx, int bits, size_t i) {
 static inline const float *lut_row(const gemm_job *j, size_t row) {
   return j->lut + (row / j->rpg) * ((size_t)1 << j->bits);
 }
+
+/** e^x exactly as src/runtime/kernels/exp.ts computes it (the scalar path of every ISA). */
+double exp_det(double x);
+
+/** exp_det over an array on the best ISA. */
+void exp_det_n(const double *x, double *y, size_t n);
 
 #endif

@@ -3,6 +3,7 @@ import type { Kernel } from '../kernel.js'
 import { nativeKernels } from '../native.js'
 import { axisOf } from '../kernel.js'
 import type { NumericData } from '../tensor.js'
+import { expDet } from './exp.js'
 import { erf, rint } from './math.js'
 
 type A = NumericData
@@ -22,7 +23,7 @@ const UNARY: Record<string, UnaryFn> = {
     for (let i = 0; i < n; i++) o[i] = 1 / (1 + Math.exp(-x[i]))
   },
   silu: (x, o, n) => {
-    for (let i = 0; i < n; i++) o[i] = x[i] / (1 + Math.exp(-x[i]))
+    for (let i = 0; i < n; i++) o[i] = x[i] / (1 + expDet(-x[i]))
   },
   relu: (x, o, n) => {
     for (let i = 0; i < n; i++) o[i] = x[i] > 0 ? x[i] : x[i] === x[i] ? 0 : x[i]
