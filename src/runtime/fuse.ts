@@ -10,7 +10,9 @@
 //
 // Only chains whose intermediate vars are fp16, read by the chain alone, and of static shape fuse.
 import type { Operation, Var } from '../mil/program.js'
+import { HalfWeight } from './half.js'
 import type { Kernel } from './kernel.js'
+import { LutWeight } from './lut.js'
 import { sliceAxes } from './kernels/indexing.js'
 import { nativeKernels } from './native.js'
 import { roundHalfInPlace } from './round.js'
@@ -167,9 +169,12 @@ function matchRmsNorm(g: Graph, neg: Operation): Match | undefined {
   if (!r || !takes(r, pairShape, axis, 0, n)) return undefined
   const scale = g.soleUser(half.outputs[0], 'mul')
   const w = scale && g.other(scale, half.outputs[0])
+  // a plain float gain (not a palettized or fp16-bits weight: the kernel reads its floats)
   const wt = w && g.constOf(w)
   const out = scale && shapeOf(scale.outputs[0])
   if (!scale || !w || !wt || !out || !same(out, shape) || !alongAxis(wt.shape, shape, axis))
+    return undefined
+  if (wt instanceof LutWeight || wt instanceof HalfWeight || !(wt.data instanceof Float32Array))
     return undefined
   const inputs: Record<string, Var> = { x: h, weight: w, axes: ln.inputs.axes as Var }
   if (ln.inputs.epsilon) inputs.epsilon = ln.inputs.epsilon as Var
