@@ -23,15 +23,15 @@
 // be idle, and it prints a warning if they were not.
 // Converted models and the F16 GGUF are cached under ${ANEMLL_CACHE:-~/.cache/anemll}/bench/.
 //
-// Measured 2026-11-28, second session (2 cores, idle; native kernels with 2 threads; two runs, ratio
-// of medians; llama.cpp itself varies by up to 25% between runs on this VM):
-//   LUT4/Q4_1  text 128: prefill 208-223 vs 162-180 tok/s (1.16-1.38x), decode 30-31 vs 45-50 (0.60-0.67x)
-//              chat 42:  prefill 131-132 vs 103-200 (0.66-1.27x),       decode 31-33 vs 54-56 (0.55-0.60x)
-//   fp16/F16   text 128: prefill 201-221 vs 199-200 (1.01-1.10x),       decode 27-29 vs 36-42 (0.65-0.81x)
-//              chat 42:  prefill 138-149 vs 194-202 (0.68-0.77x),       decode 30-31 vs 35-36 (0.85-0.87x)
-//   turns 2-6 (56 to 217 tokens of conversation): TTFT ours 307-329 ms, llama.cpp 130-138 ms, neither
-//   growing with the conversation length. Peak RSS: ours 401-409 / 552-554 MB, llama.cpp 317-321 /
-//   516-522 MB. First session: decode 0.43-0.60x, prefill 0.36-0.71x, later-turn TTFT 481-649 ms,
+// Measured 2026-11-28, second session (2 cores, idle; native kernels with 2 threads; two runs of the
+// final code, ratio of medians; both engines' speeds drift by up to 25% between runs on this VM):
+//   LUT4/Q4_1  text 128: prefill 245-255 vs 179-202 tok/s (1.26-1.37x), decode 35 vs 57-59 (0.59-0.62x)
+//              chat 42:  prefill 166-183 vs 206-216 (0.77-0.89x),       decode 37-38 vs 60-67 (0.57-0.61x)
+//   fp16/F16   text 128: prefill 231-250 vs 206-208 (1.13-1.20x),       decode 30-33 vs 41-42 (0.72-0.81x)
+//              chat 42:  prefill 158-162 vs 197-202 (0.80x),            decode 31-33 vs 42-43 (0.74-0.75x)
+//   turns 2-6 (56 to 217 tokens of conversation): TTFT ours 274-281 ms, llama.cpp 121-136 ms, neither
+//   growing with the conversation length. Peak RSS: ours 367-396 / 549-561 MB, llama.cpp 318-320 /
+//   487-512 MB. First session: decode 0.43-0.60x, prefill 0.36-0.71x, later-turn TTFT 481-649 ms,
 //   RSS 471 / 659 MB; TypeScript kernels only: prefill ~2-5 tok/s, decode ~1.4 tok/s. On the F16 file
 //   llama.cpp keeps the Q4_1 file's greedy tokens for 14/32 (text) and 6/32 (chat) tokens: the first
 //   difference comes at a near-tie.
