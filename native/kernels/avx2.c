@@ -403,22 +403,8 @@ INLINE void transpose8(__m256 r[8]) {
 // x > 709.08), and NaN, take the scalar exp_det.
 AVX2 static void exp_n(const double *x, double *y, size_t n) {
   const __m256d lo = _mm256_set1_pd(-708.39), hi = _mm256_set1_pd(709.08);
-  const __m256d R = _mm256_set1_pd(6755399441055744.0), L2E = _mm256_set1_pd(1.4426950408889634);
-  const __m256d H = _mm256_set1_pd(0.6931471803691238), L = _mm256_set1_pd(1.9082149292705877e-10);
-  static const double c[14] = {1.0,
-                               1.0,
-                               0.5,
-                               0.16666666666666666,
-                               0.041666666666666664,
-                               0.008333333333333333,
-                               0.001388888888888889,
-                               0.0001984126984126984,
-                               2.48015873015873e-05,
-                               2.7557319223985893e-06,
-                               2.755731922398589e-07,
-                               2.505210838544172e-08,
-                               2.08767569878681e-09,
-                               1.6059043836821613e-10};
+  const __m256d R = _mm256_set1_pd(EXP_RINT), L2E = _mm256_set1_pd(EXP_LOG2E);
+  const __m256d H = _mm256_set1_pd(EXP_LN2_HI), L = _mm256_set1_pd(EXP_LN2_LO);
   size_t i = 0;
   for (; i + 4 <= n; i += 4) {
     __m256d v = _mm256_loadu_pd(x + i);
@@ -430,8 +416,8 @@ AVX2 static void exp_n(const double *x, double *y, size_t n) {
     __m256d t = _mm256_add_pd(_mm256_mul_pd(v, L2E), R);
     __m256d nd = _mm256_sub_pd(t, R);
     __m256d r = _mm256_sub_pd(_mm256_sub_pd(v, _mm256_mul_pd(nd, H)), _mm256_mul_pd(nd, L));
-    __m256d p = _mm256_set1_pd(c[13]);
-    for (int k = 12; k >= 0; k--) p = _mm256_add_pd(_mm256_mul_pd(p, r), _mm256_set1_pd(c[k]));
+    __m256d p = _mm256_set1_pd(EXP_C[13]);
+    for (int k = 12; k >= 0; k--) p = _mm256_add_pd(_mm256_mul_pd(p, r), _mm256_set1_pd(EXP_C[k]));
     // n from t's low mantissa bits (t = n + 1.5·2^52), then 2^n from its exponent field
     __m256i ni = _mm256_sub_epi64(_mm256_castpd_si256(t), _mm256_castpd_si256(R));
     __m256i e = _mm256_slli_epi64(_mm256_add_epi64(ni, _mm256_set1_epi64x(1023)), 52);

@@ -51,20 +51,20 @@ static float lut_dot_c(const gemm_job *j, size_t row, const float *x, const floa
 }
 
 // exp.ts's expDet, operation for operation (this file builds with -ffp-contract=off).
-static const double EXP_C[14] = {1.0,
-                                 1.0,
-                                 0.5,
-                                 0.16666666666666666,
-                                 0.041666666666666664,
-                                 0.008333333333333333,
-                                 0.001388888888888889,
-                                 0.0001984126984126984,
-                                 2.48015873015873e-05,
-                                 2.7557319223985893e-06,
-                                 2.755731922398589e-07,
-                                 2.505210838544172e-08,
-                                 2.08767569878681e-09,
-                                 1.6059043836821613e-10};
+const double EXP_C[14] = {1.0,
+                          1.0,
+                          0.5,
+                          0.16666666666666666,
+                          0.041666666666666664,
+                          0.008333333333333333,
+                          0.001388888888888889,
+                          0.0001984126984126984,
+                          2.48015873015873e-05,
+                          2.7557319223985893e-06,
+                          2.755731922398589e-07,
+                          2.505210838544172e-08,
+                          2.08767569878681e-09,
+                          1.6059043836821613e-10};
 
 static double pow2(int k) {  // k in [-1022, 1023]
   uint64_t b = (uint64_t)(k + 1023) << 52;
@@ -76,9 +76,8 @@ static double pow2(int k) {  // k in [-1022, 1023]
 double exp_det(double x) {
   if (!(x <= 709.782712893384)) return x != x ? x : INFINITY;
   if (x < -745.2) return 0;
-  const double R = 6755399441055744.0;
-  double n = x * 1.4426950408889634 + R - R;
-  double r = x - n * 0.6931471803691238 - n * 1.9082149292705877e-10;
+  double n = x * EXP_LOG2E + EXP_RINT - EXP_RINT;
+  double r = x - n * EXP_LN2_HI - n * EXP_LN2_LO;
   double p = EXP_C[13];
   for (int k = 12; k >= 0; k--) p = p * r + EXP_C[k];
   int ni = (int)n;

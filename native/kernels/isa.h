@@ -38,6 +38,13 @@ extern const isa_kernels ISA_GENERIC;
 #if defined(__x86_64__)
 extern const isa_kernels ISA_AVX2;
 void avx2_init(void);
+/** exp_det's constants (exp.ts): 1/k! for k = 0..13, log2 e, ln 2 in two parts, 1.5·2^52. */
+extern const double EXP_C[14];
+#define EXP_LOG2E 1.4426950408889634
+#define EXP_LN2_HI 0.6931471803691238
+#define EXP_LN2_LO 1.9082149292705877e-10
+#define EXP_RINT 6755399441055744.0
+
 /** e^x exactly as src/runtime/kernels/exp.ts computes it (the scalar path of every ISA). */
 double exp_det(double x);
 
@@ -58,6 +65,13 @@ static inline unsigned index_at(const uint8_t *idx, int bits, size_t i) {
 static inline const float *lut_row(const gemm_job *j, size_t row) {
   return j->lut + (row / j->rpg) * ((size_t)1 << j->bits);
 }
+
+/** exp_det's constants (exp.ts): 1/k! for k = 0..13, log2 e, ln 2 in two parts, 1.5·2^52. */
+extern const double EXP_C[14];
+#define EXP_LOG2E 1.4426950408889634
+#define EXP_LN2_HI 0.6931471803691238
+#define EXP_LN2_LO 1.9082149292705877e-10
+#define EXP_RINT 6755399441055744.0
 
 /** e^x exactly as src/runtime/kernels/exp.ts computes it (the scalar path of every ISA). */
 double exp_det(double x);

@@ -129,6 +129,19 @@ function takes(
   )
 }
 
+/** A plain concat of two values along a const axis: its values and that axis (maybe negative). */
+function pairConcat(g: Graph, cat: Operation) {
+  const { values, axis, interleave } = cat.inputs as {
+    values: Var[]
+    axis: Var
+    interleave?: Var
+  }
+  const ax = g.ints(axis)
+  if (values.length !== 2 || ax?.length !== 1 || (interleave && !g.isConst(interleave, 0)))
+    return undefined
+  return { values, axis: ax[0] }
+}
+
 interface Match {
   readonly chain: Operation[]
   readonly last: Operation
@@ -144,19 +157,12 @@ function matchRmsNorm(g: Graph, neg: Operation): Match | undefined {
   if (neg.type !== 'mul' || neg.outputs.length !== 1) return undefined
   const negV = neg.outputs[0]
   const cat = g.soleUser(negV, 'concat')
-  if (!cat) return undefined
-  const {
-    values,
-    axis: axisV,
-    interleave,
-  } = cat.inputs as { values: Var[]; axis: Var; interleave?: Var }
-  if (values.length !== 2 || values[1] !== negV || !negOf(g, neg, values[0])) return undefined
-  if (interleave && !g.isConst(interleave, 0)) return undefined
-  const h = values[0]
+  const pair = cat && pairConcat(g, cat)
+  if (!pair || pair.values[1] !== negV || !negOf(g, neg, pair.values[0])) return undefined
+  const h = pair.values[0]
   const shape = shapeOf(h)
-  const axis0 = g.ints(axisV)
-  if (!shape || !fp16(h) || axis0?.length !== 1) return undefined
-  const axis = axisIn(axis0[0], shape.length)
+  if (!shape || !fp16(h)) return undefined
+  const axis = axisIn(pair.axis, shape.length)
   const n = shape[axis]
   const ln = g.soleUser(cat.outputs[0], 'layer_norm')
   if (!ln || ln.inputs.gamma || ln.inputs.beta) return undefined
@@ -204,18 +210,11 @@ function matchRotateHalf(g: Graph, s1: Operation): Match | undefined {
   const r1 = sliceRanges(g, s1, x)
   if (!r1 || !takes(r1, shape, last, 0, D / 2)) return undefined
   const cat = g.soleUser(s1.outputs[0], 'concat')
-  if (!cat) return undefined
-  const {
-    values,
-    axis: axisV,
-    interleave,
-  } = cat.inputs as { values: Var[]; axis: Var; interleave?: Var }
-  const ax = g.ints(axisV)
-  if (values.length !== 2 || values[1] !== s1.outputs[0] || ax?.length !== 1) return undefined
-  if (axisIn(ax[0], shape.length) !== last || (interleave && !g.isConst(interleave, 0)))
-    return undefined
-  const neg = values[0].producer
-  if (!neg || g.soleUser(values[0], 'concat') !== cat) return undefined
+  const pair = cat && pairConcat(g, cat)
+  if (!cat || !pair || pair.values[1] !== s1.outputs[0]) return undefined
+  if (axisIn(pair.axis, shape.length) !== last) return undefined
+  const neg = pair.values[0].producer
+  if (!neg || g.soleUser(pair.values[0], 'concat') !== cat) return undefined
   const x2 =
     neg.type === 'mul'
       ? ([neg.inputs.x, neg.inputs.y].find(
