@@ -5,6 +5,7 @@ import type { Var } from '../mil/program.js'
 import { tensor, type DType } from '../mil/types.js'
 import { floatsToHalfs } from '../util/fp16.js'
 import { loadFunction } from './executor.js'
+import { FUSED_ATTENTION, liveColumns } from './fuse-attention.js'
 import { FUSED_RMS_NORM, FUSED_ROTATE_HALF } from './fuse.js'
 import { withTypeScriptKernels } from './native.js'
 import { makeTensor, type Tensor } from './tensor.js'
@@ -126,4 +127,86 @@ test('a run that watches vars sees every var of the unfused chain', () => {
   assert.ok(seen.some((s) => s.startsWith('concat:')))
   const plainRun = f.run(x)
   for (const k of ['norm', 'roped']) bitsEqual(watched[k], plainRun[k], k)
+})
+
+// Attention as the converter spells it (arch/blocks.ts attention): grouped queries against the
+// whole cache, the causal mask added per head, softmax, then the values.
+function attentionProgram(S: number, C: number, expose = false) {
+  const [nH, nKV, hd] = [6, 2, 16]
+  const rep = nH / nKV
+  const fn = buildFunction(
+    {
+      name: 'main',
+      inputs: {
+        q: tensor('fp16', [1, nH, S, hd]),
+        keys: tensor('fp16', [1, nKV, C, hd]),
+        values: tensor('fp16', [1, nKV, C, hd]),
+        mask: tensor('fp16', [1, 1, S, C]),
+      },
+    },
+    (b, { q, keys, values, mask }) => {
+      const qg = b.reshape({ x: q, shape: [1, nKV, rep * S, hd] })
+      const scores = b.matmul({ x: qg, y: keys, transpose_y: true })
+      const perHead = b.reshape({ x: scores, shape: [1, nH, S, C] })
+      const probs = b.softmax({ x: b.add({ x: perHead, y: mask }), axis: -1 })
+      const pg = b.reshape({ x: probs, shape: [1, nKV, rep * S, C] })
+      const context = b.reshape({ x: b.matmul({ x: pg, y: values }), shape: [1, nH, S, hd] })
+      const out: Record<string, Var> = { context }
+      if (expose) out.probs = probs
+      return out
+    },
+  )
+  const wave = (n: number, f: number, seed: number) =>
+    Array.from({ length: n }, (_, i) => Math.sin(i * f + seed) * (1 + (i % 7)))
+  // row s sees columns [0, live + s) but `hole` (a padded slot); every key and value is finite
+  const inputsFor = (live: number, seed: number) => {
+    const m = new Float32Array(S * C).fill(-Infinity)
+    for (let s = 0; s < S; s++)
+      for (let c = 0; c < Math.min(C, live + s); c++) if (c !== 3 || live < 8) m[s * C + c] = 0
+    return {
+      q: makeTensor('fp16', [1, nH, S, hd], wave(nH * S * hd, 0.37, seed)),
+      keys: makeTensor('fp16', [1, nKV, C, hd], wave(nKV * C * hd, 0.61, seed)),
+      values: makeTensor('fp16', [1, nKV, C, hd], wave(nKV * C * hd, 0.23, seed)),
+      mask: makeTensor('fp16', [1, 1, S, C], m),
+    }
+  }
+  return { prog: buildProgram([fn]), inputsFor }
+}
+
+for (const [S, C] of [
+  [1, 100],
+  [7, 100],
+  [4, 64],
+] as const)
+  test(`fused attention skips masked columns and gives the unfused bits (S=${S}, context ${C})`, () => {
+    const p = attentionProgram(S, C)
+    const fused = loadFunction(p.prog)
+    const plain = loadFunction(p.prog, undefined, { fuse: false })
+    assert.ok(ops(fused).includes(FUSED_ATTENTION), ops(fused).join())
+    assert.ok(!ops(plain).includes(FUSED_ATTENTION))
+    for (const live of [0, 1, 5, 31, 32, 33, 64, 70, C - S, C]) {
+      const x = p.inputsFor(live, live)
+      const b = plain.run(x).context
+      bitsEqual(fused.run(x).context, b, `live ${live}: context`)
+      const ts = withTypeScriptKernels(() => [fused.run(x).context, plain.run(x).context])
+      bitsEqual(ts[0], ts[1], `live ${live}: context (TypeScript kernels)`)
+    }
+  })
+
+test('attention does not fuse when its probabilities are read elsewhere', () => {
+  const f = loadFunction(attentionProgram(1, 64, true).prog)
+  assert.ok(!ops(f).includes(FUSED_ATTENTION), ops(f).join())
+})
+
+test('liveColumns: one past the last unmasked column of any row, in blocks of 32, within C', () => {
+  const I = -Infinity
+  const row = (C: number, live: number) => Array.from({ length: C }, (_, c) => (c < live ? 0 : I))
+  assert.equal(liveColumns(row(100, 0), 100), 32)
+  assert.equal(liveColumns(row(100, 1), 100), 32)
+  assert.equal(liveColumns(row(100, 33), 100), 64)
+  assert.equal(liveColumns(row(100, 97), 100), 100)
+  assert.equal(liveColumns([...row(100, 3), ...row(100, 40)], 100), 64)
+  // a finite mask value, however negative, keeps its column
+  assert.equal(liveColumns([...row(100, 3).slice(0, 90), -65504, ...row(9, 0)], 100), 96)
+  assert.equal(liveColumns(row(20, 2), 20), 20)
 })

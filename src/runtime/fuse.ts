@@ -1,27 +1,38 @@
-// Plan-time fusion of two op chains that fp16 ANE graphs spell out element by element. Each fused
+// Plan-time fusion of op chains that fp16 ANE graphs spell out element by element. Each fused
 // op computes exactly what its chain computes, every fp16 rounding of the intermediate vars
-// included, so results are bit for bit those of the unfused plan (fuse.test.ts checks); it only
-// saves the per-op cost of the executor (about 1/3 of the ops of a decode step).
+// included, so results are bit for bit those of the unfused plan (fuse.test.ts checks); it saves
+// the per-op cost of the executor (about 1/3 of the ops of a decode step) and, for attention,
+// the work on masked cache positions.
 //
 //   rms_norm_pair   mul(h, −1) → concat([h, −h], axis) → layer_norm(axes=[axis]) →
 //                   slice_by_index(first half of axis) → mul(·, weight)
 //   rotate_half     slice x[…, :D/2], x[…, D/2:] → mul(x2, −1) → concat([−x2, x1], −1) →
 //                   mul(x, cos) + mul(rot, sin)
+//   masked_attention  see fuse-attention.ts
 //
 // Only chains whose intermediate vars are fp16, read by the chain alone, and of static shape fuse.
 import type { Operation, Var } from '../mil/program.js'
+import { FUSED_ATTENTION, matchAttention, maskedAttention } from './fuse-attention.js'
+import {
+  axisIn,
+  fp16,
+  fused,
+  Graph,
+  same,
+  shapeOf,
+  type ConstOf,
+  type Match,
+} from './fuse-graph.js'
 import { HalfWeight } from './half.js'
 import type { Kernel } from './kernel.js'
 import { LutWeight } from './lut.js'
 import { sliceAxes } from './kernels/indexing.js'
 import { nativeKernels } from './native.js'
 import { roundHalfInPlace } from './round.js'
-import { numel, type Tensor } from './tensor.js'
+import { numel } from './tensor.js'
 
 export const FUSED_RMS_NORM = 'anemll.rms_norm_pair'
 export const FUSED_ROTATE_HALF = 'anemll.rotate_half'
-
-type ConstOf = (v: Var) => Tensor | undefined
 
 /** The live ops with each fusable chain replaced by one op (the chain's last output kept). */
 export function fuseOps(ops: readonly Operation[], outputs: readonly Var[], constOf: ConstOf) {
@@ -33,7 +44,7 @@ export function fuseOps(ops: readonly Operation[], outputs: readonly Var[], cons
   const replaced = new Map<Operation, Operation | null>()
   for (const op of ops) {
     if (replaced.has(op)) continue
-    const m = matchRmsNorm(g, op) ?? matchRotateHalf(g, op)
+    const m = matchRmsNorm(g, op) ?? matchRotateHalf(g, op) ?? matchAttention(g, op)
     if (!m) continue
     if (m.chain.some((o) => replaced.has(o))) continue
     for (const o of m.chain) replaced.set(o, null)
@@ -47,48 +58,6 @@ export function fuseOps(ops: readonly Operation[], outputs: readonly Var[], cons
   }
   return out
 }
-
-class Graph {
-  constructor(
-    readonly uses: Map<Var, Operation[]>,
-    readonly outputs: Set<Var>,
-    readonly constOf: ConstOf,
-  ) {}
-
-  /** The single op reading v, when v is an fp16 intermediate nothing else sees. */
-  soleUser(v: Var, type: string): Operation | undefined {
-    const u = this.uses.get(v)
-    if (!u || u.length !== 1 || u[0].type !== type || this.outputs.has(v)) return undefined
-    return fp16(v) ? u[0] : undefined
-  }
-
-  /** The other operand of a binary op whose operand `v` is one of x/y. */
-  other(op: Operation, v: Var): Var | undefined {
-    const { x, y } = op.inputs as { x?: Var; y?: Var }
-    return x === v ? y : y === v ? x : undefined
-  }
-
-  /** True when every element of the const v is exactly c. */
-  isConst(v: Var | undefined, c: number): boolean {
-    const t = v && this.constOf(v)
-    return !!t && t.data.length > 0 && Array.from(t.data as ArrayLike<number>).every((e) => e === c)
-  }
-
-  ints(v: Var | undefined): number[] | undefined {
-    const t = v && this.constOf(v)
-    return t ? Array.from(t.data as ArrayLike<number>, Number) : undefined
-  }
-}
-
-const shapeOf = (v: Var): number[] | undefined => {
-  const t = v.type
-  return t.kind === 'tensor' && t.shape.every((d) => typeof d === 'number')
-    ? (t.shape as number[])
-    : undefined
-}
-const fp16 = (v: Var) => v.type.kind === 'tensor' && v.type.dtype === 'fp16' && !!shapeOf(v)
-const axisIn = (a: number, rank: number) => (a < 0 ? a + rank : a)
-const same = (a: readonly number[], b: readonly number[]) => a.join() === b.join()
 
 /** −x as a mul by a const −1, with x its other operand (and the shape of x). */
 function negOf(g: Graph, neg: Operation, x: Var) {
@@ -140,16 +109,6 @@ function pairConcat(g: Graph, cat: Operation) {
   if (values.length !== 2 || ax?.length !== 1 || (interleave && !g.isConst(interleave, 0)))
     return undefined
   return { values, axis: ax[0] }
-}
-
-interface Match {
-  readonly chain: Operation[]
-  readonly last: Operation
-  readonly fused: Operation
-}
-
-function fused(type: string, last: Operation, inputs: Record<string, Var>): Operation {
-  return { type, name: last.name, inputs, outputs: last.outputs, blocks: [], opaque: true }
 }
 
 /** Matches at the concat([h, −h]) feeding a layer_norm. */
@@ -371,4 +330,5 @@ function rotate(xd: F32, cos: F32, sin: F32, od: F32, D: number, a: F32, b: F32)
 export const FUSED_KERNELS: Readonly<Record<string, Kernel>> = {
   [FUSED_RMS_NORM]: rmsNormPair,
   [FUSED_ROTATE_HALF]: rotateHalf,
+  [FUSED_ATTENTION]: maskedAttention,
 }

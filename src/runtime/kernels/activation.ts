@@ -158,6 +158,22 @@ const softmax: Kernel = (k) => {
   return [out]
 }
 
+/**
+ * softmax over `rows` rows of n contiguous floats, on the path (native or TypeScript) the softmax
+ * kernel takes for a tensor of `size` elements, so fused callers get its exact bits.
+ */
+export function softmaxRows(
+  x: Float32Array,
+  o: Float32Array,
+  rows: number,
+  n: number,
+  size: number,
+) {
+  const nk = size >= NATIVE_MIN ? nativeKernels() : undefined
+  if (nk) nk.softmax(x, o, rows, n, 1)
+  else softmaxInto(x, o, [rows, n], 1)
+}
+
 /** Below this many elements the N-API call costs more than the loop. */
 const NATIVE_MIN = 2048
 /** exp costs ~20 ns in JS: silu pays for the N-API call from a few dozen elements. */
