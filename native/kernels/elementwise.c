@@ -104,10 +104,10 @@ void silu_f32(const float *x, float *o, size_t n) {
 }
 
 // softmax over the middle dim of [outer, n, inner], step for step as softmaxInto (activation.ts),
-// with libm's exp as the TypeScript one uses V8's (they may differ in a double's last bit, which
-// survives float32 rounding about once in 2^29 values). Masked scores (d < −746) cost no exp and
-// causal attention has many, so exp_det's vector path would not pay here.
+// its exps exp_det's (expDet there), computed EXP_CHUNK at a time by the vector exp_det_n; the sum
+// stays one sequential double sum in element order. Masked scores (d < −746) give exactly 0.
 static void softmax_rows(const float *x, float *o, size_t q0, size_t q1, size_t n, size_t inner) {
+  double d[EXP_CHUNK], e[EXP_CHUNK];
   for (size_t q = q0; q < q1; q++)
     for (size_t j = 0; j < inner; j++) {
       size_t base = q * n * inner + j, end = base + n * inner, stop = base;
@@ -115,16 +115,20 @@ static void softmax_rows(const float *x, float *o, size_t q0, size_t q1, size_t 
       for (size_t p = base; p < end; p += inner)
         if (x[p] > max) max = x[p];
       double sum = 0;
-      for (size_t p = base; p < end; p += inner) {
-        double d = (double)x[p] - (double)max;
-        if (d < -746) {
-          o[p] = 0;
-          continue;
+      for (size_t i0 = 0; i0 < n; i0 += EXP_CHUNK) {
+        size_t m = n - i0 < EXP_CHUNK ? n - i0 : EXP_CHUNK, p0 = base + i0 * inner;
+        for (size_t i = 0; i < m; i++) d[i] = (double)x[p0 + i * inner] - (double)max;
+        exp_det_n(d, e, m);
+        for (size_t i = 0; i < m; i++) {
+          size_t p = p0 + i * inner;
+          if (d[i] < -746) {
+            o[p] = 0;
+            continue;
+          }
+          o[p] = (float)e[i];
+          sum += e[i];
+          stop = p + inner;
         }
-        double e = exp(d);
-        o[p] = (float)e;
-        sum += e;
-        stop = p + inner;
       }
       double inv = 1 / sum;
       if (!isfinite(inv)) stop = end;

@@ -27,6 +27,8 @@ export const FUSED_ATTENTION = 'anemll.masked_attention'
 
 /** Columns are skipped in blocks of this many (the product kernels' widest vector step). */
 const COLUMN_BLOCK = 32
+/** From this many scores the mask is added natively (bit for bit as the loop). */
+const NATIVE_ADD_MIN = 2048
 
 interface AttentionOp extends Operation {
   /** The shape the scores are masked and normalized in (after the optional reshape). */
@@ -124,7 +126,30 @@ function attentionPlan(
     }
     maskRow[r] = o
   }
-  return { M, D, C, Dv, mats, rows, maskRow, size: rows * C, outShape: [...q.slice(0, -1), Dv] }
+  // the mask's strides over the heads shape's leading dims (0 where it broadcasts)
+  const maskStrides = hs.map((_, i) => (i - off < 0 || mask[i - off] === 1 ? 0 : ms[i - off]))
+  const outShape = [...q.slice(0, -1), Dv]
+  return { M, D, C, Dv, mats, rows, maskRow, maskStrides, hs, size: rows * C, outShape }
+}
+
+type AttentionPlan = ReturnType<typeof attentionPlan>
+
+/** The native `binary` plan adding the first L mask columns to [rows, L] scores, per width. */
+const addPlans = new WeakMap<AttentionPlan, Map<number, Int32Array[]>>()
+function maskAddPlan(p: AttentionPlan, L: number): Int32Array[] {
+  let byWidth = addPlans.get(p)
+  if (!byWidth) addPlans.set(p, (byWidth = new Map()))
+  let plan = byWidth.get(L)
+  if (!plan) {
+    const dims = [...p.hs, L]
+    plan = [
+      Int32Array.from(dims),
+      Int32Array.from(stridesOf(dims)),
+      Int32Array.from([...p.maskStrides, 1]),
+    ]
+    byWidth.set(L, plan)
+  }
+  return plan
 }
 
 /** One past the last column of the [·, C] mask that is not −∞ in some row, in whole blocks. */
@@ -158,10 +183,16 @@ export const maskedAttention: Kernel = (k) => {
   scoresInto(qd as Float32Array, kd as Float32Array, s, mats, M, D, C, L)
   roundHalf(s)
   const m = md as Float32Array
-  for (let r = 0; r < rows; r++) {
-    const [so, mo] = [r * L, maskRow[r]]
-    for (let c = 0; c < L; c++) s[so + c] = s[so + c] + m[mo + c]
-  }
+  const nk = rows * L >= NATIVE_ADD_MIN ? nativeKernels() : undefined
+  if (nk) {
+    // in place: the native add walks the output in order, reading each score just before
+    const [dims, sx, sy] = maskAddPlan(p, L)
+    nk.binary(0, s, m, s, dims, sx, sy)
+  } else
+    for (let r = 0; r < rows; r++) {
+      const [so, mo] = [r * L, maskRow[r]]
+      for (let c = 0; c < L; c++) s[so + c] = s[so + c] + m[mo + c]
+    }
   roundHalf(s)
   softmaxRows(s, pr, rows, L, p.size)
   roundHalf(pr)

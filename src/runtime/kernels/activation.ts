@@ -142,7 +142,10 @@ const gelu: Kernel = (k) => {
   return [out]
 }
 
-/** softmax over one axis: x viewed as [outer, n, inner]; max-subtracted, sums in float64. */
+/**
+ * softmax over one axis: x viewed as [outer, n, inner]; max-subtracted, exps by expDet (so the
+ * native softmax, which computes them four at a time, gives the same bits), sums in float64.
+ */
 const softmax: Kernel = (k) => {
   const x = k.in('x')
   const axis = axisOf(k, k.int('axis', -1), x.shape.length)
@@ -198,13 +201,13 @@ export function softmaxInto(
       let sum = 0
       let stop = base // one step past the last element exp was called for
       for (let p = base; p < end; p += inner) {
-        // exp underflows to exactly 0 below −745.2: masked (−∞) scores skip the call
+        // exp underflows to exactly 0 below −745.2: masked (−∞) scores give 0
         const d = xd[p] - max
         if (d < -746) {
           od[p] = 0
           continue
         }
-        const e = Math.exp(d)
+        const e = expDet(d)
         od[p] = e
         sum += e
         stop = p + inner

@@ -1,8 +1,9 @@
 // exp with every step spelled out, so the native kernels (native/kernels: expDet in C, four lanes
 // at a time with AVX2) compute the same double bit for bit: Cody–Waite reduction by ln 2, the
 // Taylor polynomial to degree 13 (|r| ≤ ln2/2: error below 2^-52 relative, measured ≤ 2.2e-16
-// against libm), and an exact scaling by 2^n. silu uses it, so the native silu can run four exps
-// at a time and still equal the TypeScript one bit for bit (Math.exp is V8's own libm).
+// against libm), and an exact scaling by 2^n. silu and softmax use it, so their native versions can
+// run four exps at a time and still equal the TypeScript ones bit for bit (Math.exp is V8's own
+// libm).
 
 const LOG2E = 1.4426950408889634
 const LN2_HI = 0.6931471803691238 // ln 2 with its low 20 bits zero: n·LN2_HI is exact
