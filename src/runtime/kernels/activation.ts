@@ -68,7 +68,7 @@ function unary(f: UnaryFn, type: string): Kernel {
   return (k) => {
     const x = k.in('x')
     const out = k.alloc(k.outDType(), x.shape)
-    const nk = native && x.data.length >= SILU_NATIVE_MIN ? nativeKernels() : undefined
+    const nk = native && x.data.length >= NATIVE_MIN ? nativeKernels() : undefined
     if (nk && x.data instanceof Float32Array && out.data instanceof Float32Array)
       nk.silu(x.data, out.data)
     else f(x.data, out.data, x.data.length)
@@ -177,10 +177,8 @@ export function softmaxRows(
   else softmaxInto(x, o, [rows, n], 1)
 }
 
-/** Below this many elements the N-API call costs more than the loop. */
-const NATIVE_MIN = 2048
-/** exp costs ~20 ns in JS: silu pays for the N-API call from a few dozen elements. */
-const SILU_NATIVE_MIN = 64
+/** exp costs ~20 ns in JS: softmax and silu pay for the N-API call from a few dozen elements. */
+const NATIVE_MIN = 64
 
 export function softmaxInto(
   xd: NumericData,

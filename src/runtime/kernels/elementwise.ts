@@ -145,7 +145,7 @@ const COND_A_B = ['cond', 'a', 'b']
 /** Ops the native `binary` runs (its op codes), bit for bit as F32_ROWS. */
 const NATIVE_OP: Record<string, number> = { add: 0, sub: 1, mul: 2, real_div: 3 }
 /** Below this many elements the N-API call costs more than the loop. */
-const NATIVE_MIN = 2048
+const NATIVE_MIN = 256
 
 function binary(type: string): Kernel {
   const f = ROWS[type]
