@@ -1,6 +1,7 @@
 // Node-API binding of the run-time kernels (src/runtime/native.ts is the TypeScript side):
 //   gemm(a, aOff, lda, M, N, K, out, outOff, rs, cs, bias, biasOff, b, bOff, ldb, bKN)
-//   lutGemm(a, aOff, lda, M, N, K, out, outOff, rs, cs, bias, biasOff, idx, bits, lut, rpg, row0)
+//   lutGemm(a, aOff, lda, M, N, K, out, outOff, rs, cs, bias, biasOff, idx, bits, lut, rpg, row0
+//           [, idx8])   idx8: a 6-bit B as encoded index bytes (gemm.h), or null
 //   hgemm(a, aOff, lda, M, N, K, out, outOff, rs, cs, bias, biasOff, bh, bOff, ldb)
 //   binary(op, x, y, out, dims, sx, sy)   op: 0 add, 1 sub, 2 mul, 3 real_div; Int32Array plans
 //   silu(x, out);  softmax(x, out, outer, n, inner);  rmsPair(x, out, w, outer, n, s, eps);
@@ -140,7 +141,11 @@ static napi_value Hgemm(napi_env env, napi_callback_info info) {
 }
 
 static napi_value LutGemm(napi_env env, napi_callback_info info) {
-  TAKE_ARGS(17, "lutGemm");
+  size_t argc = 18;
+  napi_value argv[18];
+  if (napi_get_cb_info(env, info, &argc, argv, NULL, NULL) != napi_ok || argc < 17 || argc > 18)
+    return fail(env, "lutGemm", "expected 17 or 18 arguments");
+  args_t a = {env, argv, "lutGemm", 0};
   gemm_job j = {0};
   if (!head(&a, &j)) return fail(env, "lutGemm", "bad arguments or A/out/bias out of range");
   size_t ni, nl;
@@ -155,6 +160,12 @@ static napi_value LutGemm(napi_env env, napi_callback_info info) {
     return fail(env, "lutGemm", "indices or tables out of range");
   j.idx = idx;
   j.idx_bytes = ni;
+  if (argc == 18) {
+    size_t n8;
+    j.idx8 = arr(&a, 17, napi_uint8_array, &n8, 1);
+    if (a.bad || (j.idx8 && (bits != 6 || (j.N > 0 && rows * j.K > (double)n8))))
+      return fail(env, "lutGemm", "idx8 out of range (or not 6-bit)");
+  }
   j.bits = (int)bits;
   j.lut = lut;
   j.rpg = (size_t)rpg;

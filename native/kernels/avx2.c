@@ -208,6 +208,17 @@ INLINE __m256i pick64(const __m256i *pl, __m256i idx, __m256i m4, __m256i m5) {
   return _mm256_blendv_epi8(a, b, m5);
 }
 
+// Σ += the 32 fp16 values whose low and high bytes are lo and hi (register lane 0: columns
+// k..k+15, lane 1: k+16..k+31) times x[k..k+32), over four accumulators (the order dot6 sums in).
+INLINE void fma_planes(__m256i lo, __m256i hi, const float *x, __m256 *a0, __m256 *a1, __m256 *a2,
+                       __m256 *a3) {
+  __m256i ha = _mm256_unpacklo_epi8(lo, hi), hb = _mm256_unpackhi_epi8(lo, hi);
+  *a0 = _mm256_fmadd_ps(_mm256_cvtph_ps(_mm256_castsi256_si128(ha)), _mm256_loadu_ps(x), *a0);
+  *a1 = _mm256_fmadd_ps(_mm256_cvtph_ps(_mm256_extracti128_si256(ha, 1)), _mm256_loadu_ps(x + 16), *a1);
+  *a2 = _mm256_fmadd_ps(_mm256_cvtph_ps(_mm256_castsi256_si128(hb)), _mm256_loadu_ps(x + 8), *a2);
+  *a3 = _mm256_fmadd_ps(_mm256_cvtph_ps(_mm256_extracti128_si256(hb, 1)), _mm256_loadu_ps(x + 24), *a3);
+}
+
 // Σ x[k]·W[k] over the first *done columns of a 6-bit row at p (32 columns per step).
 INLINE float dot6(const planes64 *pl, const uint8_t *p, const uint8_t *end, size_t K,
                   const float *x, size_t *done) {
@@ -229,11 +240,28 @@ INLINE float dot6(const planes64 *pl, const uint8_t *p, const uint8_t *end, size
                         _mm256_and_si256(_mm256_slli_epi32(v, 6), m3)));
     __m256i m4 = _mm256_slli_epi16(idx, 3), m5 = _mm256_slli_epi16(idx, 2);
     __m256i lo = pick64(pl->lo, idx, m4, m5), hi = pick64(pl->hi, idx, m4, m5);
-    __m256i ha = _mm256_unpacklo_epi8(lo, hi), hb = _mm256_unpackhi_epi8(lo, hi);
-    a0 = _mm256_fmadd_ps(_mm256_cvtph_ps(_mm256_castsi256_si128(ha)), _mm256_loadu_ps(x + k), a0);
-    a1 = _mm256_fmadd_ps(_mm256_cvtph_ps(_mm256_extracti128_si256(ha, 1)), _mm256_loadu_ps(x + k + 16), a1);
-    a2 = _mm256_fmadd_ps(_mm256_cvtph_ps(_mm256_castsi256_si128(hb)), _mm256_loadu_ps(x + k + 8), a2);
-    a3 = _mm256_fmadd_ps(_mm256_cvtph_ps(_mm256_extracti128_si256(hb, 1)), _mm256_loadu_ps(x + k + 24), a3);
+    fma_planes(lo, hi, x + k, &a0, &a1, &a2, &a3);
+  }
+  *done = k;
+  return hsum(_mm256_add_ps(_mm256_add_ps(a0, a1), _mm256_add_ps(a2, a3)));
+}
+
+// dot6 on a row of encoded index bytes (gemm.h idx8): no unpacking, and each 32-entry half of
+// the table is one pair of vpshufb whose results are ORed, since vpshufb zeroes lanes with bit 7
+// set (bit 4 of the index there picks the sub-table); bit 5 (at bit 6) picks the half. The
+// lookups give dot6's values in dot6's lane order, so the sums are its bits.
+INLINE float dot6b(const planes64 *pl, const uint8_t *p, size_t K, const float *x, size_t *done) {
+  const __m256i flip = _mm256_set1_epi8((char)0x80);
+  __m256 a0 = _mm256_setzero_ps(), a1 = a0, a2 = a0, a3 = a0;
+  size_t k = 0;
+  for (; k + 32 <= K; k += 32) {
+    __m256i b = _mm256_loadu_si256((const __m256i *)(p + k)), bx = _mm256_xor_si256(b, flip);
+    __m256i m5 = _mm256_slli_epi16(b, 1);
+#define HALF(t, q) _mm256_or_si256(_mm256_shuffle_epi8((t)[q], b), _mm256_shuffle_epi8((t)[q + 1], bx))
+    __m256i lo = _mm256_blendv_epi8(HALF(pl->lo, 0), HALF(pl->lo, 2), m5);
+    __m256i hi = _mm256_blendv_epi8(HALF(pl->hi, 0), HALF(pl->hi, 2), m5);
+#undef HALF
+    fma_planes(lo, hi, x + k, &a0, &a1, &a2, &a3);
   }
   *done = k;
   return hsum(_mm256_add_ps(_mm256_add_ps(a0, a1), _mm256_add_ps(a2, a3)));
@@ -296,6 +324,17 @@ AVX2 static float lut_dot(const gemm_job *j, size_t row, const float *x, const f
     return s;
   }
   planes64 pl;
+  if (j->bits == 6 && j->idx8 && (row * j->K * 6) % 8 == 0 && make_planes64(lut_row(j, row), &pl)) {
+    const float *t = lut_row(j, row);
+    // the vector span dot6 would take on the packed row (it stops 28 bytes before the array's
+    // end), so that both forms sum in the same order and give the same bits
+    size_t base = row * j->K * 6 / 8, n = 0, k;
+    if (j->idx_bytes >= base + 28) n = (j->idx_bytes - base - 28) / 24 + 1;
+    if (n > j->K / 32) n = j->K / 32;
+    float s = dot6b(&pl, j->idx8 + row * j->K, n * 32, x, &k);
+    for (; k < j->K; k++) s += x[k] * t[index_at(j->idx, 6, row * j->K + k)];
+    return s;
+  }
   if (j->bits == 6 && (row * j->K * 6) % 8 == 0 && make_planes64(lut_row(j, row), &pl)) {
     const float *t = lut_row(j, row);
     size_t k;

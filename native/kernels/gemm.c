@@ -241,15 +241,17 @@ static void rows_task(void *arg, size_t b0, size_t b1) {
   size_t n1 = b1 * NR < j->N ? b1 * NR : j->N;
   // B's rows stream through once: prefetch a few rows ahead, non-temporal, so they do not
   // evict what the rest of the step keeps in the caches (measured ~5% faster decoding)
-  const size_t row_bytes = j->b    ? j->K * sizeof(float)
-                           : j->bh ? j->K * sizeof(uint16_t)
-                                   : j->K * (size_t)j->bits / 8;
+  const size_t row_bytes = j->b      ? j->K * sizeof(float)
+                           : j->bh   ? j->K * sizeof(uint16_t)
+                           : j->idx8 ? j->K
+                                     : j->K * (size_t)j->bits / 8;
   for (size_t n = b0 * NR; n < n1; n++) {
     if (n + PF_ROWS < n1) {
       size_t r = n + PF_ROWS;
-      const char *q = j->b    ? (const char *)(j->b + r * j->ldb)
-                      : j->bh ? (const char *)(j->bh + r * j->ldb)
-                              : (const char *)j->idx + (j->row0 + r) * j->K * (size_t)j->bits / 8;
+      const char *q = j->b      ? (const char *)(j->b + r * j->ldb)
+                      : j->bh   ? (const char *)(j->bh + r * j->ldb)
+                      : j->idx8 ? (const char *)j->idx8 + (j->row0 + r) * j->K
+                                : (const char *)j->idx + (j->row0 + r) * j->K * (size_t)j->bits / 8;
       for (size_t o = 0; o < row_bytes; o += 64) __builtin_prefetch(q + o, 0, 0);
     }
     for (size_t m = 0; m < j->M; m++) {

@@ -23,6 +23,9 @@ typedef struct {
   int b_kn;
   const uint8_t *idx;  // LUT B
   size_t idx_bytes;
+  // 6-bit LUT B again, one byte per index (row-major like idx), encoded for the M = 1 kernel:
+  // low 4 bits, bit 4 of the index at bit 7 and bit 5 at bit 6 (lut_bytes6 in lut.ts); or NULL
+  const uint8_t *idx8;
   int bits;
   const float *lut;
   size_t rpg, row0;

@@ -7,7 +7,7 @@ import { tensor, type DType } from '../mil/types.js'
 import { floatsToHalfs } from '../util/fp16.js'
 import { constTensor } from './consts.js'
 import { loadFunction } from './executor.js'
-import { LutWeight } from './lut.js'
+import { LutWeight, lutBytes6 } from './lut.js'
 import { withTypeScriptKernels } from './native.js'
 import { makeTensor } from './tensor.js'
 
@@ -107,5 +107,19 @@ test('decode-shaped conv 1×1 and linear read packed weights directly (4, 6, 3 b
     ;(t.data as Float32Array).forEach((v, i) =>
       assert.ok(Math.abs(v - want[i]) <= 1e-5 * (1 + Math.abs(want[i])), `${name}[${i}]`),
     )
+  }
+})
+
+test('lutBytes6: each 6-bit index as low nibble, bit 4 at bit 7, bit 5 at bit 6', () => {
+  for (const count of [0, 1, 3, 4, 5, 37, 1000]) {
+    const idx = Array.from({ length: count }, (_, i) => (i * 37 + (i >> 3)) % 64)
+    const packed = PackedBits.pack(idx, 6).bytes
+    const b = lutBytes6(packed, count)
+    assert.equal(b.length, count)
+    for (let i = 0; i < count; i++) {
+      const back = (b[i] & 15) | (((b[i] >> 7) & 1) << 4) | (((b[i] >> 6) & 1) << 5)
+      assert.equal(back, idx[i], `index ${i} of ${count}`)
+      assert.equal(b[i] & 0x30, 0, 'bits 4 and 5 stay clear')
+    }
   }
 })

@@ -124,6 +124,17 @@ export class LutWeight implements RowSource {
 
   #layout?: NativeLutLayout | null
 
+  /**
+   * A 6-bit weight's indices as one byte each, encoded for the native M = 1 kernel (lutBytes6),
+   * made on first use: 1 byte per weight next to the packed 0.75, for a ~1.5× faster lookup.
+   */
+  get indexBytes6(): Uint8Array | undefined {
+    if (this.#bits !== 6 || !this.nativeLayout) return undefined
+    return (this.#bytes6 ??= lutBytes6(this.#bytes, this.rows * this.cols))
+  }
+
+  #bytes6?: Uint8Array
+
   /** True when gemv applies: one table per row (LUT groups along the output channels only). */
   get rowTables(): boolean {
     return !this.#colGroup
@@ -291,4 +302,30 @@ export class LutWeight implements RowSource {
       idx[i] = v & mask
     }
   }
+}
+
+/**
+ * 6-bit indices packed LSB-first, as bytes b = (i & 15) | bit 4 of i at bit 7 | bit 5 at bit 6:
+ * vpshufb reads the low 4 bits and zeroes a lane whose bit 7 is set, so b and b ^ 0x80 look up
+ * the two 16-entry quarters a 32-entry half of the table holds (native/kernels/avx2.c dot6b).
+ */
+export function lutBytes6(packed: Uint8Array, count: number): Uint8Array {
+  const out = new Uint8Array(count)
+  const enc = (i: number) => (i & 15) | ((i & 16) << 3) | ((i & 32) << 1)
+  let p = 0
+  let o = 0
+  // four indices in each three bytes
+  for (; o + 4 <= count; o += 4, p += 3) {
+    const v = packed[p] | (packed[p + 1] << 8) | (packed[p + 2] << 16)
+    out[o] = enc(v & 63)
+    out[o + 1] = enc((v >> 6) & 63)
+    out[o + 2] = enc((v >> 12) & 63)
+    out[o + 3] = enc((v >> 18) & 63)
+  }
+  for (; o < count; o++) {
+    const bit = o * 6
+    const v = (packed[bit >> 3] | ((packed[(bit >> 3) + 1] ?? 0) << 8)) >> (bit & 7)
+    out[o] = enc(v & 63)
+  }
+  return out
 }

@@ -8,7 +8,7 @@ import { fileURLToPath } from 'node:url'
 import assert from 'node:assert/strict'
 import { PackedBits } from '../mil/value.js'
 import { gemmNTNaive, transpose2dInto } from './gemm.js'
-import { LutWeight } from './lut.js'
+import { LutWeight, lutBytes6 } from './lut.js'
 import { nativeKernels, withTypeScriptKernels, type NativeKernels } from './native.js'
 import { buildFunction, buildProgram } from '../mil/builder.js'
 import { tensor } from '../mil/types.js'
@@ -120,6 +120,32 @@ function runLut(k: NativeKernels, c: Case, seed: number) {
     c.row0,
   )
   check((m, n) => out[off + m * rs + n * cs], ref, c)
+  if (c.bits === 6) {
+    // the byte-per-index form of a 6-bit weight gives the packed form's bits
+    const again = new Float32Array(out.length).fill(NaN)
+    const b6 = lutBytes6(lay.bytes, rows * c.K)
+    k.lutGemm(
+      a,
+      0,
+      c.K,
+      c.M,
+      c.N,
+      c.K,
+      again,
+      off,
+      rs,
+      cs,
+      bias ?? null,
+      3,
+      lay.bytes,
+      6,
+      lut,
+      c.rpg,
+      c.row0,
+      b6,
+    )
+    for (let i = off; i < out.length; i++) assert.ok(Object.is(again[i], out[i]), `idx8 [${i}]`)
+  }
   return out
 }
 
@@ -379,6 +405,17 @@ test('the kernels refuse ranges outside their arrays', { skip }, () => {
   assert.throws(
     () => k.lutGemm(a, 0, 8, 1, 1, 8, out, 0, 1, 1, null, 0, idx, 4, lut, 0, 0),
     /bad LUT/,
+  )
+  const idx6 = new Uint8Array(6)
+  const lut64 = new Float32Array(64)
+  assert.throws(
+    () =>
+      k.lutGemm(a, 0, 8, 1, 1, 8, out, 0, 1, 1, null, 0, idx6, 6, lut64, 8, 0, new Uint8Array(7)),
+    /idx8 out of range/,
+  )
+  assert.throws(
+    () => k.lutGemm(a, 0, 8, 1, 1, 8, out, 0, 1, 1, null, 0, idx, 4, lut, 8, 0, new Uint8Array(8)),
+    /not 6-bit/,
   )
   assert.throws(() => k.roundHalf(a, 0, 9), /bad arguments/)
   assert.throws(() => k.rmsPair(a, out, b, 1, 4, 2, 1e-5), /bad arguments/) // out holds 4 < 8

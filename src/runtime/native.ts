@@ -65,6 +65,8 @@ export interface NativeKernels {
     lut: F32,
     rpg: number,
     row0: number,
+    /** A 6-bit B's indices as lutBytes6 encodes them (lut.ts): M = 1 products read these. */
+    idx8?: Uint8Array | null,
   ): void
   /** out = x op y (0 add, 1 sub, 2 mul, 3 real_div) over a row-major output of shape `dims`,
    * each operand read at its own strides (0 where it broadcasts). */

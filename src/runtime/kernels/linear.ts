@@ -68,6 +68,7 @@ function nativeProduct(w: NumericTensor, row0: number, g: Omit<GemmArgs, 'b' | '
     lay.lut,
     lay.rowsPerGroup,
     row0,
+    M === 1 ? (w as LutWeight).indexBytes6 : undefined,
   )
   return true
 }
