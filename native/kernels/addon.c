@@ -7,6 +7,7 @@
 //   silu(x, out);  softmax(x, out, outer, n, inner);  rmsPair(x, out, w, outer, n, s, eps);
 //   rope(x, cos, sin, out, D);  transpose(src, srcOff, rows, cols, dst, dstOff)
 //   roundHalf(f, start, end)
+//   attention(q, k, v, mask, maskRow, out, mats, M, D, C, Dv, L)   maskRow an Int32Array
 //   info() -> { isa, threads };  setThreads(n) -> n
 // Float arrays are Float32Array, idx a Uint8Array, bias a Float32Array or null. Every element a
 // kernel may touch is checked against the arrays here: a wrong argument throws, never corrupts.
@@ -273,6 +274,28 @@ static napi_value RoundHalf(napi_env env, napi_callback_info info) {
   return NULL;
 }
 
+static napi_value Attention(napi_env env, napi_callback_info info) {
+  TAKE_ARGS(12, "attention");
+  size_t nq, nk, nv, nm, nr, no;
+  const float *q = arr(&a, 0, napi_float32_array, &nq, 0);
+  const float *k = arr(&a, 1, napi_float32_array, &nk, 0);
+  const float *v = arr(&a, 2, napi_float32_array, &nv, 0);
+  const float *mask = arr(&a, 3, napi_float32_array, &nm, 0);
+  const int32_t *row = arr(&a, 4, napi_int32_array, &nr, 0);
+  float *out = arr(&a, 5, napi_float32_array, &no, 0);
+  double mats = num(&a, 6), M = num(&a, 7), D = num(&a, 8), C = num(&a, 9), Dv = num(&a, 10),
+         L = num(&a, 11);
+  if (a.bad || M > 4 || L > C || Dv < 2 || nq < mats * M * D || nk < mats * C * D ||
+      nv < mats * C * Dv || no < mats * M * Dv || nr < mats * M)
+    return fail(env, "attention", "bad arguments");
+  for (size_t r = 0; r < (size_t)(mats * M); r++)
+    if (row[r] < 0 || row[r] + L > (double)nm) return fail(env, "attention", "mask rows out of range");
+  if (!attention_f32(q, k, v, mask, row, out, (size_t)mats, (size_t)M, (size_t)D, (size_t)C,
+                     (size_t)Dv, (size_t)L))
+    return fail(env, "attention", "out of memory");
+  return NULL;
+}
+
 static napi_value Info(napi_env env, napi_callback_info info) {
   (void)info;
   napi_value o, isa, threads;
@@ -298,7 +321,7 @@ NAPI_MODULE_INIT() {
     const char *name;
     napi_callback fn;
   } fns[] = {{"gemm", Gemm},         {"hgemm", Hgemm}, {"lutGemm", LutGemm},
-             {"roundHalf", RoundHalf}, {"binary", Binary}, {"silu", Silu}, {"softmax", Softmax}, {"rmsPair", RmsPair}, {"rope", Rope}, {"transpose", Transpose}, {"info", Info},   {"setThreads", SetThreads}};
+             {"roundHalf", RoundHalf}, {"binary", Binary}, {"silu", Silu}, {"softmax", Softmax}, {"rmsPair", RmsPair}, {"rope", Rope}, {"transpose", Transpose}, {"attention", Attention}, {"info", Info},   {"setThreads", SetThreads}};
   for (size_t i = 0; i < sizeof fns / sizeof fns[0]; i++) {
     napi_value f;
     if (napi_create_function(env, fns[i].name, NAPI_AUTO_LENGTH, fns[i].fn, NULL, &f) != napi_ok ||

@@ -136,6 +136,10 @@ static void softmax_rows(const float *x, float *o, size_t q0, size_t q1, size_t 
     }
 }
 
+void softmax_rows_f32(const float *x, float *o, size_t rows, size_t n) {
+  softmax_rows(x, o, 0, rows, n, 1);
+}
+
 typedef struct {
   const float *x;
   float *o;

@@ -16,6 +16,9 @@ void silu_f32(const float *x, float *o, size_t n);
 /** softmax over the middle dim of x viewed as [outer, n, inner], as softmaxInto. */
 void softmax_f32(const float *x, float *o, size_t outer, size_t n, size_t inner);
 
+/** softmax over each of `rows` contiguous rows of n, on the calling thread (as softmax_f32). */
+void softmax_rows_f32(const float *x, float *o, size_t rows, size_t n);
+
 /** fuse.ts's rms_norm_pair over x viewed as [outer, n, s] (n along the axis); 0 when out of memory. */
 int rms_pair_f32(const float *x, float *o, const float *w, size_t outer, size_t n, size_t s,
                  double eps);

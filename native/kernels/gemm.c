@@ -9,6 +9,7 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "elementwise.h"
 #include "isa.h"
 #include "pool.h"
 
@@ -360,5 +361,58 @@ int gemm_run(const gemm_job *j) {
                                       : 1;
   pool_run(small_kn ? kn_task : rowwise ? rows_task : panel_task, &c, blocks, grain);
   free(split);
+  return !atomic_load(&c.oom);
+}
+
+// ---- decoding attention ---------------------------------------------------------------------
+
+typedef struct {
+  const float *q, *k, *v, *mask;
+  const int32_t *mask_row;
+  float *out;
+  size_t M, D, C, Dv, L;
+  const isa_kernels *isa;
+  atomic_int oom;
+} attn_ctx;
+
+// One matrix: the products as gemm_run's row-wise (scores) and small-KN (context) paths compute
+// them, each output stored as v + 0.0f as store() does; roundings, mask and softmax in between.
+static void attn_task(void *arg, size_t b0, size_t b1) {
+  attn_ctx *c = arg;
+  const size_t M = c->M, D = c->D, C = c->C, Dv = c->Dv, L = c->L;
+  float *s = scratch(2 * M * L + KN_COLS);
+  if (!s) {
+    atomic_store(&c->oom, 1);
+    return;
+  }
+  float *p = s + M * L, *tmp = p + M * L;
+  for (size_t b = b0; b < b1; b++) {
+    const float *q = c->q + b * M * D, *k = c->k + b * C * D, *v = c->v + b * C * Dv;
+    for (size_t n = 0; n < L; n++)
+      for (size_t m = 0; m < M; m++) s[m * L + n] = c->isa->dot(q + m * D, k + n * D, D) + 0.0f;
+    c->isa->round_half(s, M * L);
+    for (size_t m = 0; m < M; m++) {
+      const float *mk = c->mask + c->mask_row[b * M + m];
+      for (size_t n = 0; n < L; n++) s[m * L + n] = s[m * L + n] + mk[n];
+    }
+    c->isa->round_half(s, M * L);
+    softmax_rows_f32(s, p, M, L);
+    c->isa->round_half(p, M * L);
+    float *o = c->out + b * M * Dv;
+    for (size_t n0 = 0; n0 < Dv; n0 += KN_COLS) {
+      size_t nb = Dv - n0 < KN_COLS ? Dv - n0 : KN_COLS;
+      for (size_t m = 0; m < M; m++) {
+        c->isa->kn_row(p + m * L, v + n0, Dv, L, nb, tmp);
+        for (size_t q2 = 0; q2 < nb; q2++) o[m * Dv + n0 + q2] = tmp[q2] + 0.0f;
+      }
+    }
+  }
+}
+
+int attention_f32(const float *q, const float *k, const float *v, const float *mask,
+                  const int32_t *mask_row, float *out, size_t mats, size_t M, size_t D, size_t C,
+                  size_t Dv, size_t L) {
+  attn_ctx c = {q, k, v, mask, mask_row, out, M, D, C, Dv, L, isa(), 0};
+  pool_run(attn_task, &c, mats, 1);
   return !atomic_load(&c.oom);
 }

@@ -34,6 +34,16 @@ typedef struct {
 /** Runs the job on the thread pool. Returns 0 when out of memory. */
 int gemm_run(const gemm_job *j);
 
+/** fuse-attention.ts's masked attention for decoding (M <= 4 query rows per matrix, Dv > 1), the
+ * gemm and elementwise kernels' arithmetic element for element: per matrix b < mats, scores
+ * s = q[b]·k[b][:L]ᵀ (q [M, D]; k rows of D, C per matrix) rounded to fp16, plus the mask
+ * (row r of s adds mask[mask_row[b·M + r] .. + L)), rounded, softmax over the L columns, rounded,
+ * then out[b] = s·v[b][:L] (v rows of Dv, C per matrix). Matrices run on the pool. Returns 0 when
+ * out of memory. */
+int attention_f32(const float *q, const float *k, const float *v, const float *mask,
+                  const int32_t *mask_row, float *out, size_t mats, size_t M, size_t D, size_t C,
+                  size_t Dv, size_t L);
+
 /** Rounds f[0..n) to the nearest fp16 value (ties to even, overflow to ±inf), in place. */
 void round_half(float *f, size_t n);
 

@@ -13,7 +13,8 @@
 // (both exact), and the product kernels sum each output in the same order whatever the count of
 // columns (the rounding to 32 keeps their vector lanes aligned as well). This holds while the
 // masked keys and values are finite, as cache contents are (an infinite one would make the unfused
-// row NaN).
+// row NaN). Decoding (at most 4 query rows per matrix) runs the whole chain in one native call
+// that computes each matrix on the pool with the same kernels (native/kernels attention_f32).
 import type { Operation, Var } from '../mil/program.js'
 import { fp16, fused, same, shapeOf, type Graph, type Match } from './fuse-graph.js'
 import { gemm, transpose2d } from './gemm.js'
@@ -22,6 +23,8 @@ import { softmaxRows } from './kernels/activation.js'
 import { nativeKernels } from './native.js'
 import { roundHalf } from './round.js'
 import { numel, stridesOf } from './tensor.js'
+
+type F32 = Float32Array
 
 export const FUSED_ATTENTION = 'anemll.masked_attention'
 
@@ -177,6 +180,25 @@ export const maskedAttention: Kernel = (k) => {
     return k.fail('expects float tensors')
   const L = liveColumns(md, p.C)
   const { M, D, C, Dv, mats, rows, maskRow } = p
+  const nka = M <= 4 && Dv > 1 ? nativeKernels() : undefined
+  if (nka) {
+    // decoding: the whole chain per matrix in one native call, the matrices on the pool
+    nka.attention(
+      qd as F32,
+      kd as F32,
+      vd as F32,
+      md as F32,
+      maskRow,
+      od as F32,
+      mats,
+      M,
+      D,
+      C,
+      Dv,
+      L,
+    )
+    return [out]
+  }
   // scores [mats, M, L], masked in place, then the probabilities
   const s = k.scratch(rows * L, 0)
   const pr = k.scratch(rows * L, 1)

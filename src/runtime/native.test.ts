@@ -417,6 +417,17 @@ test('the kernels refuse ranges outside their arrays', { skip }, () => {
     () => k.lutGemm(a, 0, 8, 1, 1, 8, out, 0, 1, 1, null, 0, idx, 4, lut, 8, 0, new Uint8Array(8)),
     /not 6-bit/,
   )
+  // attention: q [1, 2, 4], k and v [1, 4, 4], a mask row of 4 (its offset must leave L of it)
+  const f = (n: number) => new Float32Array(n)
+  assert.throws(
+    () => k.attention(f(8), f(16), f(16), f(4), Int32Array.of(0, 1), f(8), 1, 2, 4, 4, 4, 4),
+    /mask rows out of range/,
+  )
+  assert.throws(
+    () => k.attention(f(8), f(16), f(15), f(4), Int32Array.of(0, 0), f(8), 1, 2, 4, 4, 4, 4),
+    /bad arguments/,
+  )
+  k.attention(f(8), f(16), f(16), f(4), Int32Array.of(0, 0), f(8), 1, 2, 4, 4, 4, 4)
   assert.throws(() => k.roundHalf(a, 0, 9), /bad arguments/)
   assert.throws(() => k.rmsPair(a, out, b, 1, 4, 2, 1e-5), /bad arguments/) // out holds 4 < 8
   assert.throws(() => k.rmsPair(a, a, out, 1, 8, 1, 1e-5), /bad arguments/) // w holds 4 < 8

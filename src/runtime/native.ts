@@ -91,6 +91,25 @@ export interface NativeKernels {
   rope(x: F32, cos: F32, sin: F32, out: F32, D: number): void
   /** f[start..end) rounded to fp16 in place (as roundHalfInPlace). */
   roundHalf(f: F32, start: number, end: number): void
+  /**
+   * fuse-attention.ts's masked attention for decoding (M ≤ 4 query rows per matrix, Dv > 1), with
+   * the gemm, elementwise and rounding kernels' arithmetic element for element; the matrices run
+   * on the pool.
+   */
+  attention(
+    q: F32,
+    k: F32,
+    v: F32,
+    mask: F32,
+    maskRow: Int32Array,
+    out: F32,
+    mats: number,
+    M: number,
+    D: number,
+    C: number,
+    Dv: number,
+    L: number,
+  ): void
   info(): { isa: string; threads: number }
   setThreads(n: number): number
 }
