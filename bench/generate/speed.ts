@@ -25,17 +25,17 @@
 //
 // Measured 2026-11-28, third session (2 cores, idle; native kernels with 2 threads; two runs of the
 // final code, ratio of medians; both engines' speeds drift by up to 25% between runs on this VM):
-//   LUT4/Q4_1  text 128: prefill 273-297 vs 182-186 tok/s (1.50-1.60x), decode 35-40 vs 52-58 (0.69-0.70x)
-//              chat 42:  prefill 148-206 vs 121-168 (1.23x),            decode 34-44 vs 51-59 (0.57-0.86x)
-//   fp16/F16   text 128: prefill 254-301 vs 195-196 (1.30-1.53x),       decode 31-36 vs 34-39 (0.90-0.93x)
-//              chat 42:  prefill 162-165 vs 180-194 (0.84-0.92x),       decode 30-35 vs 34-41 (0.84-0.88x)
-//   turns 2-6 (56 to 217 tokens of conversation): TTFT ours 212-292 ms (medians 256-265 ms, +5% and
-//   +18% over the turns), llama.cpp 120-153 ms. Peak RSS: ours 398 / 539-548 MB, llama.cpp 317-319 /
-//   501-514 MB. Second session: decode 0.57-0.62x (LUT4), 0.72-0.81x (fp16); prefill 0.77-1.37x;
-//   later-turn TTFT 274-281 ms. First session: decode 0.43-0.60x, prefill 0.36-0.71x, later-turn TTFT
-//   481-649 ms, RSS 471 / 659 MB; TypeScript kernels only: prefill ~2-5 tok/s, decode ~1.4 tok/s.
-//   On the F16 file llama.cpp keeps the Q4_1 file's greedy tokens for 14/32 (text) and 6/32 (chat)
-//   tokens: the first difference comes at a near-tie.
+//   LUT4/Q4_1  text 128: prefill 264-271 vs 160-162 tok/s (1.65-1.68x), decode 36-39 vs 41-57 (0.68-0.87x)
+//              chat 42:  prefill 172 vs 156-157 (1.10x),               decode 39-42 vs 54-59 (0.66-0.77x)
+//   fp16/F16   text 128: prefill 246-271 vs 175-191 (1.29-1.55x),      decode 33 vs 35 (0.93-0.96x)
+//              chat 42:  prefill 158-183 vs 180-210 (0.87-0.88x),      decode 36-37 vs 34-39 (0.94-1.04x)
+//   turns 2-6 (56 to 217 tokens of conversation): TTFT ours 239-302 ms (medians 265-272 ms, +6% and
+//   +17% over the turns), llama.cpp 142-160 ms. Peak RSS: ours 383-393 / 539-553 MB, llama.cpp
+//   321-322 / 509-514 MB. Second session: decode 0.57-0.62x (LUT4), 0.72-0.81x (fp16); prefill
+//   0.77-1.37x; later-turn TTFT 274-281 ms. First session: decode 0.43-0.60x, prefill 0.36-0.71x,
+//   later-turn TTFT 481-649 ms, RSS 471 / 659 MB; TypeScript kernels only: prefill ~2-5 tok/s,
+//   decode ~1.4 tok/s. On the F16 file llama.cpp keeps the Q4_1 file's greedy tokens for 14/32
+//   (text) and 6/32 (chat) tokens: the first difference comes at a near-tie.
 //
 // Usage: npx tsx bench/generate/speed.ts [options]
 //   --only <list>         pairs to run, comma-separated (default lut4,fp16,turns)
