@@ -38,19 +38,6 @@ extern const isa_kernels ISA_GENERIC;
 #if defined(__x86_64__)
 extern const isa_kernels ISA_AVX2;
 void avx2_init(void);
-/** exp_det's constants (exp.ts): 1/k! for k = 0..13, log2 e, ln 2 in two parts, 1.5·2^52. */
-extern const double EXP_C[14];
-#define EXP_LOG2E 1.4426950408889634
-#define EXP_LN2_HI 0.6931471803691238
-#define EXP_LN2_LO 1.9082149292705877e-10
-#define EXP_RINT 6755399441055744.0
-
-/** e^x exactly as src/runtime/kernels/exp.ts computes it (the scalar path of every ISA). */
-double exp_det(double x);
-
-/** exp_det over an array on the best ISA. */
-void exp_det_n(const double *x, double *y, size_t n);
-
 #endif
 
 /** The index of element i of an LSB-first packed stream of `bits`-bit values. */

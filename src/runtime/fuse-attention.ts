@@ -30,8 +30,6 @@ export const FUSED_ATTENTION = 'anemll.masked_attention'
 
 /** Columns are skipped in blocks of this many (the product kernels' widest vector step). */
 const COLUMN_BLOCK = 32
-/** From this many scores the mask is added natively (bit for bit as the loop). */
-const NATIVE_ADD_MIN = 2048
 
 interface AttentionOp extends Operation {
   /** The shape the scores are masked and normalized in (after the optional reshape). */
@@ -205,7 +203,8 @@ export const maskedAttention: Kernel = (k) => {
   scoresInto(qd as Float32Array, kd as Float32Array, s, mats, M, D, C, L)
   roundHalf(s)
   const m = md as Float32Array
-  const nk = rows * L >= NATIVE_ADD_MIN ? nativeKernels() : undefined
+  // prefill-sized blocks: the native add (bit for bit as the loop) whenever it is built
+  const nk = nativeKernels()
   if (nk) {
     // in place: the native add walks the output in order, reading each score just before
     const [dims, sx, sy] = maskAddPlan(p, L)
@@ -222,7 +221,7 @@ export const maskedAttention: Kernel = (k) => {
   return [out]
 }
 
-/** s[b] = q[b] · k[b][:L]ᵀ for every matrix b, as the matmul kernel computes it. */
+/** s[b] = q[b] · k[b][:L]ᵀ for every matrix b, as the matmul kernel computes it (k as [N, K] rows). */
 function scoresInto(
   q: Float32Array,
   key: Float32Array,
@@ -233,22 +232,18 @@ function scoresInto(
   C: number,
   L: number,
 ) {
-  const nk = nativeKernels()
-  for (let b = 0; b < mats; b++) {
-    if (nk) nk.gemm(q, b * M * D, D, M, L, D, s, b * M * L, L, 1, null, 0, key, b * C * D, D, 0)
-    else
-      gemm({
-        a: q,
-        aOff: b * M * D,
-        b: key,
-        bOff: b * C * D,
-        out: s,
-        outOff: b * M * L,
-        M,
-        N: L,
-        K: D,
-      })
-  }
+  for (let b = 0; b < mats; b++)
+    gemm({
+      a: q,
+      aOff: b * M * D,
+      b: key,
+      bOff: b * C * D,
+      out: s,
+      outOff: b * M * L,
+      M,
+      N: L,
+      K: D,
+    })
 }
 
 /** o[b] = p[b] · v[b][:L] for every matrix b, as the matmul kernel computes it. */
