@@ -9,11 +9,15 @@
 //   roundHalf(f, start, end)
 //   attention(q, k, v, mask, maskRow, out, mats, M, D, C, Dv, L)   maskRow an Int32Array
 //   info() -> { isa, threads };  setThreads(n) -> n
+//   tapeCreate(calls) -> tape   calls: [[name, ...arguments of that kernel], ...], checked once
+//   tapeRun(tape)               runs the calls in order (src/runtime/tape.ts records them)
 // Float arrays are Float32Array, idx a Uint8Array, bias a Float32Array or null. Every element a
 // kernel may touch is checked against the arrays here: a wrong argument throws, never corrupts.
 #include <math.h>
 #include <node_api.h>
 #include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
 
 #include "elementwise.h"
 #include "gemm.h"
@@ -104,195 +108,426 @@ static int head(args_t *a, gemm_job *j) {
   return 1;
 }
 
-static napi_value run(napi_env env, const char *fn, gemm_job *j) {
-  if (!gemm_run(j)) return fail(env, fn, "out of memory");
+// ---- one kernel call, parsed: what a direct call runs at once and a tape keeps -------------
+
+enum { K_GEMM, K_BINARY, K_SILU, K_SOFTMAX, K_RMS, K_ROPE, K_TRANSPOSE, K_ROUND, K_ATTN };
+
+typedef struct {
+  int kind;
+  union {
+    gemm_job g;
+    struct {
+      int op, rank;
+      const float *x, *y;
+      float *o;
+      int32_t dims[EW_MAX_RANK], sx[EW_MAX_RANK], sy[EW_MAX_RANK];
+    } bin;
+    struct {
+      const float *x;
+      float *o;
+      size_t n;
+    } silu;
+    struct {
+      const float *x;
+      float *o;
+      size_t outer, n, inner;
+    } sm;
+    struct {
+      const float *x, *w;
+      float *o;
+      size_t outer, n, s;
+      double eps;
+    } rms;
+    struct {
+      const float *x, *c, *s;
+      float *o;
+      size_t n, D, T;
+    } rope;
+    struct {
+      const float *src;
+      float *dst;
+      size_t rows, cols;
+    } tr;
+    struct {
+      float *f;
+      size_t n;
+    } rh;
+    struct {
+      const float *q, *k, *v, *mask;
+      const int32_t *row;
+      float *out;
+      size_t mats, M, D, C, Dv, L;
+    } at;
+  } u;
+} op_t;
+
+// Each parser reads a->argv (the JavaScript arguments after the function name), checks every
+// range against the arrays, and fills *op; it returns NULL or what is wrong.
+typedef const char *(*parser)(args_t *a, size_t argc, op_t *op);
+
+static const char *parse_gemm(args_t *a, size_t argc, op_t *op) {
+  if (argc != 16) return "expected 16 arguments";
+  gemm_job *j = &op->u.g;
+  op->kind = K_GEMM;
+  if (!head(a, j)) return "bad arguments or A/out/bias out of range";
+  size_t nb;
+  const float *b = arr(a, 12, napi_float32_array, &nb, 0);
+  double bOff = num(a, 13), ldb = num(a, 14), kn = num(a, 15);
+  if (a->bad) return "bad B arguments";
+  double last = kn ? bOff + (j->K - 1.0) * ldb + j->N : bOff + (j->N - 1.0) * ldb + j->K;
+  if (j->M > 0 && j->N > 0 && j->K > 0 && last > (double)nb) return "B out of range";
+  j->b = b + (size_t)bOff;
+  j->ldb = (size_t)ldb;
+  j->b_kn = kn != 0;
   return NULL;
 }
 
-static napi_value Gemm(napi_env env, napi_callback_info info) {
-  TAKE_ARGS(16, "gemm");
-  gemm_job j = {0};
-  if (!head(&a, &j)) return fail(env, "gemm", "bad arguments or A/out/bias out of range");
+static const char *parse_hgemm(args_t *a, size_t argc, op_t *op) {
+  if (argc != 15) return "expected 15 arguments";
+  gemm_job *j = &op->u.g;
+  op->kind = K_GEMM;
+  if (!head(a, j)) return "bad arguments or A/out/bias out of range";
   size_t nb;
-  const float *b = arr(&a, 12, napi_float32_array, &nb, 0);
-  double bOff = num(&a, 13), ldb = num(&a, 14), kn = num(&a, 15);
-  if (a.bad) return fail(env, "gemm", "bad B arguments");
-  double last = kn ? bOff + (j.K - 1.0) * ldb + j.N : bOff + (j.N - 1.0) * ldb + j.K;
-  if (j.M > 0 && j.N > 0 && j.K > 0 && last > (double)nb)
-    return fail(env, "gemm", "B out of range");
-  j.b = b + (size_t)bOff;
-  j.ldb = (size_t)ldb;
-  j.b_kn = kn != 0;
-  return run(env, "gemm", &j);
+  const uint16_t *bh = arr(a, 12, napi_uint16_array, &nb, 0);
+  double bOff = num(a, 13), ldb = num(a, 14);
+  if (a->bad) return "bad B arguments";
+  if (j->M > 0 && j->N > 0 && j->K > 0 && bOff + (j->N - 1.0) * ldb + j->K > (double)nb)
+    return "B out of range";
+  j->bh = bh + (size_t)bOff;
+  j->ldb = (size_t)ldb;
+  return NULL;
 }
 
-static napi_value Hgemm(napi_env env, napi_callback_info info) {
-  TAKE_ARGS(15, "hgemm");
-  gemm_job j = {0};
-  if (!head(&a, &j)) return fail(env, "hgemm", "bad arguments or A/out/bias out of range");
-  size_t nb;
-  const uint16_t *bh = arr(&a, 12, napi_uint16_array, &nb, 0);
-  double bOff = num(&a, 13), ldb = num(&a, 14);
-  if (a.bad) return fail(env, "hgemm", "bad B arguments");
-  if (j.M > 0 && j.N > 0 && j.K > 0 && bOff + (j.N - 1.0) * ldb + j.K > (double)nb)
-    return fail(env, "hgemm", "B out of range");
-  j.bh = bh + (size_t)bOff;
-  j.ldb = (size_t)ldb;
-  return run(env, "hgemm", &j);
-}
-
-static napi_value LutGemm(napi_env env, napi_callback_info info) {
-  size_t argc = 18;
-  napi_value argv[18];
-  if (napi_get_cb_info(env, info, &argc, argv, NULL, NULL) != napi_ok || argc < 17 || argc > 18)
-    return fail(env, "lutGemm", "expected 17 or 18 arguments");
-  args_t a = {env, argv, "lutGemm", 0};
-  gemm_job j = {0};
-  if (!head(&a, &j)) return fail(env, "lutGemm", "bad arguments or A/out/bias out of range");
+static const char *parse_lut(args_t *a, size_t argc, op_t *op) {
+  if (argc < 17 || argc > 18) return "expected 17 or 18 arguments";
+  gemm_job *j = &op->u.g;
+  op->kind = K_GEMM;
+  if (!head(a, j)) return "bad arguments or A/out/bias out of range";
   size_t ni, nl;
-  const uint8_t *idx = arr(&a, 12, napi_uint8_array, &ni, 0);
-  double bits = num(&a, 13);
-  const float *lut = arr(&a, 14, napi_float32_array, &nl, 0);
-  double rpg = num(&a, 15), row0 = num(&a, 16);
-  if (a.bad || bits < 1 || bits > 8 || rpg < 1) return fail(env, "lutGemm", "bad LUT arguments");
-  double rows = row0 + j.N;
-  if (j.N > 0 && (rows * j.K * bits > (double)ni * 8 ||
-                  (double)((size_t)(rows - 1) / (size_t)rpg + 1) * (1 << (int)bits) > (double)nl))
-    return fail(env, "lutGemm", "indices or tables out of range");
-  j.idx = idx;
-  j.idx_bytes = ni;
+  const uint8_t *idx = arr(a, 12, napi_uint8_array, &ni, 0);
+  double bits = num(a, 13);
+  const float *lut = arr(a, 14, napi_float32_array, &nl, 0);
+  double rpg = num(a, 15), row0 = num(a, 16);
+  if (a->bad || bits < 1 || bits > 8 || rpg < 1) return "bad LUT arguments";
+  double rows = row0 + j->N;
+  if (j->N > 0 && (rows * j->K * bits > (double)ni * 8 ||
+                   (double)((size_t)(rows - 1) / (size_t)rpg + 1) * (1 << (int)bits) > (double)nl))
+    return "indices or tables out of range";
+  j->idx = idx;
+  j->idx_bytes = ni;
   if (argc == 18) {
     size_t n8;
-    j.idx8 = arr(&a, 17, napi_uint8_array, &n8, 1);
-    if (a.bad || (j.idx8 && (bits != 6 || (j.N > 0 && rows * j.K > (double)n8))))
-      return fail(env, "lutGemm", "idx8 out of range (or not 6-bit)");
+    j->idx8 = arr(a, 17, napi_uint8_array, &n8, 1);
+    if (a->bad || (j->idx8 && (bits != 6 || (j->N > 0 && rows * j->K > (double)n8))))
+      return "idx8 out of range (or not 6-bit)";
   }
-  j.bits = (int)bits;
-  j.lut = lut;
-  j.rpg = (size_t)rpg;
-  j.row0 = (size_t)row0;
-  return run(env, "lutGemm", &j);
+  j->bits = (int)bits;
+  j->lut = lut;
+  j->rpg = (size_t)rpg;
+  j->row0 = (size_t)row0;
+  return NULL;
 }
 
-static napi_value Binary(napi_env env, napi_callback_info info) {
-  TAKE_ARGS(7, "binary");
+static const char *parse_binary(args_t *a, size_t argc, op_t *op) {
+  if (argc != 7) return "expected 7 arguments";
   size_t nx, ny, no, nd, nsx, nsy;
-  double op = num(&a, 0);
-  const float *x = arr(&a, 1, napi_float32_array, &nx, 0);
-  const float *y = arr(&a, 2, napi_float32_array, &ny, 0);
-  float *o = arr(&a, 3, napi_float32_array, &no, 0);
-  const int32_t *dims = arr(&a, 4, napi_int32_array, &nd, 0);
-  const int32_t *sx = arr(&a, 5, napi_int32_array, &nsx, 0);
-  const int32_t *sy = arr(&a, 6, napi_int32_array, &nsy, 0);
-  if (a.bad || op > EW_DIV || nd < 1 || nd > EW_MAX_RANK || nsx != nd || nsy != nd)
-    return fail(env, "binary", "bad arguments");
+  double o = num(a, 0);
+  const float *x = arr(a, 1, napi_float32_array, &nx, 0);
+  const float *y = arr(a, 2, napi_float32_array, &ny, 0);
+  float *out = arr(a, 3, napi_float32_array, &no, 0);
+  const int32_t *dims = arr(a, 4, napi_int32_array, &nd, 0);
+  const int32_t *sx = arr(a, 5, napi_int32_array, &nsx, 0);
+  const int32_t *sy = arr(a, 6, napi_int32_array, &nsy, 0);
+  if (a->bad || o > EW_DIV || nd < 1 || nd > EW_MAX_RANK || nsx != nd || nsy != nd)
+    return "bad arguments";
   // every element either operand or the output may touch lies inside its array
   double total = 1, lastx = 0, lasty = 0;
   for (size_t d = 0; d < nd; d++) {
-    if (dims[d] < 0 || sx[d] < 0 || sy[d] < 0) return fail(env, "binary", "bad plan");
+    if (dims[d] < 0 || sx[d] < 0 || sy[d] < 0) return "bad plan";
     total *= dims[d];
     lastx += (dims[d] - 1.0) * sx[d];
     lasty += (dims[d] - 1.0) * sy[d];
   }
   if (total > 0 && (total > (double)no || lastx >= (double)nx || lasty >= (double)ny))
-    return fail(env, "binary", "plan out of the arrays' range");
-  binary_f32((int)op, x, y, o, (int)nd, dims, sx, sy);
+    return "plan out of the arrays' range";
+  op->kind = K_BINARY;
+  op->u.bin.op = (int)o;
+  op->u.bin.rank = (int)nd;
+  op->u.bin.x = x;
+  op->u.bin.y = y;
+  op->u.bin.o = out;
+  // copied: a tape must not depend on the plan arrays staying unchanged
+  for (size_t d = 0; d < nd; d++) {
+    op->u.bin.dims[d] = dims[d];
+    op->u.bin.sx[d] = sx[d];
+    op->u.bin.sy[d] = sy[d];
+  }
   return NULL;
 }
 
-static napi_value Silu(napi_env env, napi_callback_info info) {
-  TAKE_ARGS(2, "silu");
+static const char *parse_silu(args_t *a, size_t argc, op_t *op) {
+  if (argc != 2) return "expected 2 arguments";
   size_t nx, no;
-  const float *x = arr(&a, 0, napi_float32_array, &nx, 0);
-  float *o = arr(&a, 1, napi_float32_array, &no, 0);
-  if (a.bad || no < nx) return fail(env, "silu", "bad arguments");
-  silu_f32(x, o, nx);
+  const float *x = arr(a, 0, napi_float32_array, &nx, 0);
+  float *o = arr(a, 1, napi_float32_array, &no, 0);
+  if (a->bad || no < nx) return "bad arguments";
+  op->kind = K_SILU;
+  op->u.silu.x = x;
+  op->u.silu.o = o;
+  op->u.silu.n = nx;
   return NULL;
 }
 
-static napi_value Softmax(napi_env env, napi_callback_info info) {
-  TAKE_ARGS(5, "softmax");
+static const char *parse_softmax(args_t *a, size_t argc, op_t *op) {
+  if (argc != 5) return "expected 5 arguments";
   size_t nx, no;
-  const float *x = arr(&a, 0, napi_float32_array, &nx, 0);
-  float *o = arr(&a, 1, napi_float32_array, &no, 0);
-  double outer = num(&a, 2), n = num(&a, 3), inner = num(&a, 4);
-  if (a.bad || outer * n * inner > (double)nx || outer * n * inner > (double)no)
-    return fail(env, "softmax", "bad arguments");
-  softmax_f32(x, o, (size_t)outer, (size_t)n, (size_t)inner);
+  const float *x = arr(a, 0, napi_float32_array, &nx, 0);
+  float *o = arr(a, 1, napi_float32_array, &no, 0);
+  double outer = num(a, 2), n = num(a, 3), inner = num(a, 4);
+  if (a->bad || outer * n * inner > (double)nx || outer * n * inner > (double)no)
+    return "bad arguments";
+  op->kind = K_SOFTMAX;
+  op->u.sm.x = x;
+  op->u.sm.o = o;
+  op->u.sm.outer = (size_t)outer;
+  op->u.sm.n = (size_t)n;
+  op->u.sm.inner = (size_t)inner;
   return NULL;
 }
 
-static napi_value RmsPair(napi_env env, napi_callback_info info) {
-  TAKE_ARGS(7, "rmsPair");
+static const char *parse_rms(args_t *a, size_t argc, op_t *op) {
+  if (argc != 7) return "expected 7 arguments";
   size_t nx, no, nw;
-  const float *x = arr(&a, 0, napi_float32_array, &nx, 0);
-  float *o = arr(&a, 1, napi_float32_array, &no, 0);
-  const float *w = arr(&a, 2, napi_float32_array, &nw, 0);
-  double outer = num(&a, 3), n = num(&a, 4), s = num(&a, 5), eps = real(&a, 6);
+  const float *x = arr(a, 0, napi_float32_array, &nx, 0);
+  float *o = arr(a, 1, napi_float32_array, &no, 0);
+  const float *w = arr(a, 2, napi_float32_array, &nw, 0);
+  double outer = num(a, 3), n = num(a, 4), s = num(a, 5), eps = real(a, 6);
   double total = outer * n * s;
-  if (a.bad || total > (double)nx || total > (double)no || n > (double)nw)
-    return fail(env, "rmsPair", "bad arguments");
-  if (!rms_pair_f32(x, o, w, (size_t)outer, (size_t)n, (size_t)s, eps))
-    return fail(env, "rmsPair", "out of memory");
+  if (a->bad || total > (double)nx || total > (double)no || n > (double)nw)
+    return "bad arguments";
+  op->kind = K_RMS;
+  op->u.rms.x = x;
+  op->u.rms.o = o;
+  op->u.rms.w = w;
+  op->u.rms.outer = (size_t)outer;
+  op->u.rms.n = (size_t)n;
+  op->u.rms.s = (size_t)s;
+  op->u.rms.eps = eps;
   return NULL;
 }
 
-static napi_value Rope(napi_env env, napi_callback_info info) {
-  TAKE_ARGS(5, "rope");
+static const char *parse_rope(args_t *a, size_t argc, op_t *op) {
+  if (argc != 5) return "expected 5 arguments";
   size_t nx, nc, ns, no;
-  const float *x = arr(&a, 0, napi_float32_array, &nx, 0);
-  const float *c = arr(&a, 1, napi_float32_array, &nc, 0);
-  const float *s = arr(&a, 2, napi_float32_array, &ns, 0);
-  float *o = arr(&a, 3, napi_float32_array, &no, 0);
-  double D = num(&a, 4);
-  if (a.bad || D < 2 || (size_t)D % 2 || nc != ns || nc == 0 || nc % (size_t)D || nx % (size_t)D ||
+  const float *x = arr(a, 0, napi_float32_array, &nx, 0);
+  const float *c = arr(a, 1, napi_float32_array, &nc, 0);
+  const float *s = arr(a, 2, napi_float32_array, &ns, 0);
+  float *o = arr(a, 3, napi_float32_array, &no, 0);
+  double D = num(a, 4);
+  if (a->bad || D < 2 || (size_t)D % 2 || nc != ns || nc == 0 || nc % (size_t)D || nx % (size_t)D ||
       no < nx)
-    return fail(env, "rope", "bad arguments");
-  if (!rope_f32(x, c, s, o, nx, (size_t)D, nc)) return fail(env, "rope", "out of memory");
+    return "bad arguments";
+  op->kind = K_ROPE;
+  op->u.rope.x = x;
+  op->u.rope.c = c;
+  op->u.rope.s = s;
+  op->u.rope.o = o;
+  op->u.rope.n = nx;
+  op->u.rope.D = (size_t)D;
+  op->u.rope.T = nc;
   return NULL;
 }
 
-static napi_value Transpose(napi_env env, napi_callback_info info) {
-  TAKE_ARGS(6, "transpose");
+static const char *parse_transpose(args_t *a, size_t argc, op_t *op) {
+  if (argc != 6) return "expected 6 arguments";
   size_t ns, nd;
-  const float *src = arr(&a, 0, napi_float32_array, &ns, 0);
-  float *dst = arr(&a, 4, napi_float32_array, &nd, 0);
-  double so = num(&a, 1), rows = num(&a, 2), cols = num(&a, 3), d0 = num(&a, 5);
-  if (a.bad || so + rows * cols > (double)ns || d0 + rows * cols > (double)nd)
-    return fail(env, "transpose", "bad arguments");
-  transpose_f32(src + (size_t)so, (size_t)rows, (size_t)cols, dst + (size_t)d0);
+  const float *src = arr(a, 0, napi_float32_array, &ns, 0);
+  float *dst = arr(a, 4, napi_float32_array, &nd, 0);
+  double so = num(a, 1), rows = num(a, 2), cols = num(a, 3), d0 = num(a, 5);
+  if (a->bad || so + rows * cols > (double)ns || d0 + rows * cols > (double)nd)
+    return "bad arguments";
+  op->kind = K_TRANSPOSE;
+  op->u.tr.src = src + (size_t)so;
+  op->u.tr.dst = dst + (size_t)d0;
+  op->u.tr.rows = (size_t)rows;
+  op->u.tr.cols = (size_t)cols;
   return NULL;
 }
 
-static napi_value RoundHalf(napi_env env, napi_callback_info info) {
-  TAKE_ARGS(3, "roundHalf");
+static const char *parse_round(args_t *a, size_t argc, op_t *op) {
+  if (argc != 3) return "expected 3 arguments";
   size_t n;
-  float *f = arr(&a, 0, napi_float32_array, &n, 0);
-  double s = num(&a, 1), e = num(&a, 2);
-  if (a.bad || s > e || e > (double)n) return fail(env, "roundHalf", "bad arguments");
-  round_half(f + (size_t)s, (size_t)(e - s));
+  float *f = arr(a, 0, napi_float32_array, &n, 0);
+  double s = num(a, 1), e = num(a, 2);
+  if (a->bad || s > e || e > (double)n) return "bad arguments";
+  op->kind = K_ROUND;
+  op->u.rh.f = f + (size_t)s;
+  op->u.rh.n = (size_t)(e - s);
   return NULL;
 }
 
-static napi_value Attention(napi_env env, napi_callback_info info) {
-  TAKE_ARGS(12, "attention");
+static const char *parse_attention(args_t *a, size_t argc, op_t *op) {
+  if (argc != 12) return "expected 12 arguments";
   size_t nq, nk, nv, nm, nr, no;
-  const float *q = arr(&a, 0, napi_float32_array, &nq, 0);
-  const float *k = arr(&a, 1, napi_float32_array, &nk, 0);
-  const float *v = arr(&a, 2, napi_float32_array, &nv, 0);
-  const float *mask = arr(&a, 3, napi_float32_array, &nm, 0);
-  const int32_t *row = arr(&a, 4, napi_int32_array, &nr, 0);
-  float *out = arr(&a, 5, napi_float32_array, &no, 0);
-  double mats = num(&a, 6), M = num(&a, 7), D = num(&a, 8), C = num(&a, 9), Dv = num(&a, 10),
-         L = num(&a, 11);
-  if (a.bad || M > 4 || L > C || Dv < 2 || nq < mats * M * D || nk < mats * C * D ||
+  const float *q = arr(a, 0, napi_float32_array, &nq, 0);
+  const float *k = arr(a, 1, napi_float32_array, &nk, 0);
+  const float *v = arr(a, 2, napi_float32_array, &nv, 0);
+  const float *mask = arr(a, 3, napi_float32_array, &nm, 0);
+  const int32_t *row = arr(a, 4, napi_int32_array, &nr, 0);
+  float *out = arr(a, 5, napi_float32_array, &no, 0);
+  double mats = num(a, 6), M = num(a, 7), D = num(a, 8), C = num(a, 9), Dv = num(a, 10),
+         L = num(a, 11);
+  if (a->bad || M > 4 || L > C || Dv < 2 || nq < mats * M * D || nk < mats * C * D ||
       nv < mats * C * Dv || no < mats * M * Dv || nr < mats * M)
-    return fail(env, "attention", "bad arguments");
+    return "bad arguments";
   for (size_t r = 0; r < (size_t)(mats * M); r++)
-    if (row[r] < 0 || row[r] + L > (double)nm) return fail(env, "attention", "mask rows out of range");
-  if (!attention_f32(q, k, v, mask, row, out, (size_t)mats, (size_t)M, (size_t)D, (size_t)C,
-                     (size_t)Dv, (size_t)L))
-    return fail(env, "attention", "out of memory");
+    if (row[r] < 0 || row[r] + L > (double)nm) return "mask rows out of range";
+  op->kind = K_ATTN;
+  op->u.at.q = q;
+  op->u.at.k = k;
+  op->u.at.v = v;
+  op->u.at.mask = mask;
+  op->u.at.row = row;
+  op->u.at.out = out;
+  op->u.at.mats = (size_t)mats;
+  op->u.at.M = (size_t)M;
+  op->u.at.D = (size_t)D;
+  op->u.at.C = (size_t)C;
+  op->u.at.Dv = (size_t)Dv;
+  op->u.at.L = (size_t)L;
+  return NULL;
+}
+
+// Runs a parsed call; 0 when out of memory.
+static int exec(const op_t *op) {
+  switch (op->kind) {
+    case K_GEMM: return gemm_run(&op->u.g);
+    case K_BINARY:
+      binary_f32(op->u.bin.op, op->u.bin.x, op->u.bin.y, op->u.bin.o, op->u.bin.rank,
+                 op->u.bin.dims, op->u.bin.sx, op->u.bin.sy);
+      return 1;
+    case K_SILU: silu_f32(op->u.silu.x, op->u.silu.o, op->u.silu.n); return 1;
+    case K_SOFTMAX:
+      softmax_f32(op->u.sm.x, op->u.sm.o, op->u.sm.outer, op->u.sm.n, op->u.sm.inner);
+      return 1;
+    case K_RMS:
+      return rms_pair_f32(op->u.rms.x, op->u.rms.o, op->u.rms.w, op->u.rms.outer, op->u.rms.n,
+                          op->u.rms.s, op->u.rms.eps);
+    case K_ROPE:
+      return rope_f32(op->u.rope.x, op->u.rope.c, op->u.rope.s, op->u.rope.o, op->u.rope.n,
+                      op->u.rope.D, op->u.rope.T);
+    case K_TRANSPOSE: transpose_f32(op->u.tr.src, op->u.tr.rows, op->u.tr.cols, op->u.tr.dst); return 1;
+    case K_ROUND: round_half(op->u.rh.f, op->u.rh.n); return 1;
+    case K_ATTN:
+      return attention_f32(op->u.at.q, op->u.at.k, op->u.at.v, op->u.at.mask, op->u.at.row,
+                           op->u.at.out, op->u.at.mats, op->u.at.M, op->u.at.D, op->u.at.C,
+                           op->u.at.Dv, op->u.at.L);
+  }
+  return 1;
+}
+
+static const struct {
+  const char *name;
+  parser parse;
+  size_t max_args;
+} KERNELS[] = {{"gemm", parse_gemm, 16},          {"hgemm", parse_hgemm, 15},
+               {"lutGemm", parse_lut, 18},        {"binary", parse_binary, 7},
+               {"silu", parse_silu, 2},           {"softmax", parse_softmax, 5},
+               {"rmsPair", parse_rms, 7},         {"rope", parse_rope, 5},
+               {"transpose", parse_transpose, 6}, {"roundHalf", parse_round, 3},
+               {"attention", parse_attention, 12}};
+enum { N_KERNELS = sizeof KERNELS / sizeof KERNELS[0], MAX_ARGS = 18 };
+
+// A direct call: data is the KERNELS index.
+static napi_value Direct(napi_env env, napi_callback_info info) {
+  size_t argc = MAX_ARGS + 1;
+  napi_value argv[MAX_ARGS + 1];
+  void *data;
+  if (napi_get_cb_info(env, info, &argc, argv, NULL, &data) != napi_ok) return NULL;
+  size_t which = (size_t)data;
+  const char *fn = KERNELS[which].name;
+  if (argc > KERNELS[which].max_args) return fail(env, fn, "too many arguments");
+  args_t a = {env, argv, fn, 0};
+  op_t op;
+  memset(&op, 0, sizeof op);
+  const char *err = KERNELS[which].parse(&a, argc, &op);
+  if (err) return fail(env, fn, err);
+  if (!exec(&op)) return fail(env, fn, "out of memory");
+  return NULL;
+}
+
+// ---- tapes: a recorded sequence of kernel calls, replayed in one call --------------------------
+// The arrays stay alive and in place as long as the JavaScript Tape holds them (src/runtime/
+// tape.ts); a tape is only run by it.
+
+typedef struct {
+  size_t n;
+  op_t ops[];
+} tape_t;
+
+static void tape_free(napi_env env, void *data, void *hint) {
+  (void)env;
+  (void)hint;
+  free(data);
+}
+
+// tapeCreate(calls): calls is an array of [name, ...arguments] as the direct call takes them.
+static napi_value TapeCreate(napi_env env, napi_callback_info info) {
+  TAKE_ARGS(1, "tapeCreate");
+  (void)a;
+  uint32_t n;
+  if (napi_get_array_length(env, argv[0], &n) != napi_ok) return fail(env, "tapeCreate", "expected an array of calls");
+  tape_t *t = malloc(sizeof(tape_t) + (n ? n : 1) * sizeof(op_t));
+  if (!t) return fail(env, "tapeCreate", "out of memory");
+  t->n = n;
+  for (uint32_t i = 0; i < n; i++) {
+    napi_value call, name;
+    uint32_t len;
+    char text[32];
+    size_t tl;
+    if (napi_get_element(env, argv[0], i, &call) != napi_ok ||
+        napi_get_array_length(env, call, &len) != napi_ok || len < 1 || len > MAX_ARGS + 1 ||
+        napi_get_element(env, call, 0, &name) != napi_ok ||
+        napi_get_value_string_utf8(env, name, text, sizeof text, &tl) != napi_ok) {
+      free(t);
+      return fail(env, "tapeCreate", "a call is not [name, ...arguments]");
+    }
+    size_t which = N_KERNELS;
+    for (size_t k = 0; k < N_KERNELS; k++)
+      if (strcmp(text, KERNELS[k].name) == 0) which = k;
+    napi_value args[MAX_ARGS];
+    for (uint32_t j = 1; j < len; j++) napi_get_element(env, call, j, &args[j - 1]);
+    if (which == N_KERNELS || len - 1 > KERNELS[which].max_args) {
+      free(t);
+      return fail(env, "tapeCreate", "unknown kernel or too many arguments");
+    }
+    args_t pa = {env, args, KERNELS[which].name, 0};
+    memset(&t->ops[i], 0, sizeof t->ops[i]);
+    const char *err = KERNELS[which].parse(&pa, len - 1, &t->ops[i]);
+    if (err) {
+      free(t);
+      return fail(env, KERNELS[which].name, err);
+    }
+  }
+  napi_value ext;
+  if (napi_create_external(env, t, tape_free, NULL, &ext) != napi_ok) {
+    free(t);
+    return fail(env, "tapeCreate", "cannot wrap the tape");
+  }
+  return ext;
+}
+
+static napi_value TapeRun(napi_env env, napi_callback_info info) {
+  TAKE_ARGS(1, "tapeRun");
+  (void)a;
+  void *data;
+  napi_valuetype type;
+  if (napi_typeof(env, argv[0], &type) != napi_ok || type != napi_external ||
+      napi_get_value_external(env, argv[0], &data) != napi_ok)
+    return fail(env, "tapeRun", "expected a tape");
+  const tape_t *t = data;
+  for (size_t i = 0; i < t->n; i++)
+    if (!exec(&t->ops[i])) return fail(env, "tapeRun", "out of memory");
   return NULL;
 }
 
@@ -317,11 +552,17 @@ static napi_value SetThreads(napi_env env, napi_callback_info info) {
 }
 
 NAPI_MODULE_INIT() {
+  for (size_t i = 0; i < N_KERNELS; i++) {
+    napi_value f;
+    if (napi_create_function(env, KERNELS[i].name, NAPI_AUTO_LENGTH, Direct, (void *)i, &f) !=
+            napi_ok ||
+        napi_set_named_property(env, exports, KERNELS[i].name, f) != napi_ok)
+      return NULL;
+  }
   static const struct {
     const char *name;
     napi_callback fn;
-  } fns[] = {{"gemm", Gemm},         {"hgemm", Hgemm}, {"lutGemm", LutGemm},
-             {"roundHalf", RoundHalf}, {"binary", Binary}, {"silu", Silu}, {"softmax", Softmax}, {"rmsPair", RmsPair}, {"rope", Rope}, {"transpose", Transpose}, {"attention", Attention}, {"info", Info},   {"setThreads", SetThreads}};
+  } fns[] = {{"tapeCreate", TapeCreate}, {"tapeRun", TapeRun}, {"info", Info}, {"setThreads", SetThreads}};
   for (size_t i = 0; i < sizeof fns / sizeof fns[0]; i++) {
     napi_value f;
     if (napi_create_function(env, fns[i].name, NAPI_AUTO_LENGTH, fns[i].fn, NULL, &f) != napi_ok ||

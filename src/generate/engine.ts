@@ -28,6 +28,8 @@ export interface LoadModelOptions {
   padPrefill?: number | false
   /** Run every op in strict fp16 (the runtime reports the first op that overflows). */
   strictFp16?: boolean
+  /** Decode through tapes (default true; see RunnerOptions.tapes): the same bits, faster. */
+  tapes?: boolean
   /** Tokenizer folder (default: meta.yaml's tokenizer_path, else its folder). */
   tokenizer?: string
   /**
@@ -197,7 +199,7 @@ export class Model {
 export async function loadModel(path: string, opts: LoadModelOptions = {}): Promise<Model> {
   const meta = readMeta(path)
   const tokenizer = await Tokenizer.load(opts.tokenizer ?? meta.tokenizerDir)
-  const runner = await loadRunner(meta, { strictFp16: opts.strictFp16 })
+  const runner = await loadRunner(meta, { strictFp16: opts.strictFp16, tapes: opts.tapes })
   const model = new Model(meta, runner, tokenizer, opts)
   if (opts.warmup) await model.warmup()
   return model

@@ -43,6 +43,18 @@ export interface Runner {
 export interface RunnerOptions {
   /** Strict-fp16 execution (see the runtime's LoadOptions). */
   strictFp16?: boolean
+  /**
+   * Decode through tapes (Executable.runTaped: the same kernels on the same buffers, bit for
+   * bit, without the interpreter's per-op work); default true. false interprets every step.
+   */
+  tapes?: boolean
+}
+
+/** The decode call of a function: taped unless the options say otherwise. */
+function decoder(fn: Executable, opts: RunnerOptions) {
+  return opts.tapes === false
+    ? (inputs: Record<string, Tensor>, state?: State) => fn.run(inputs, state)
+    : (inputs: Record<string, Tensor>, state?: State) => fn.runTaped(inputs, state)
 }
 
 const i32 = (shape: number[], v: readonly number[]) => makeTensor('int32', shape, v)
@@ -163,6 +175,10 @@ async function chunkedRunner(
     }),
   )
   const reader = headReader(head, headModel, meta, paths.lmHead)
+  // decoding replays tapes: each output is read before its function runs again
+  const embed = decoder(emb, opts)
+  const toLogits = decoder(head, opts)
+  const steps = chunks.map((c) => decoder(c.infer, opts))
   const C = meta.context
   const B = meta.batch
   return {
@@ -180,14 +196,13 @@ async function chunkedRunner(
         ).output_hidden_states
     },
     infer(state: State, id: number, p: number, wantHead: boolean) {
-      let h = emb.run({ input_ids: i32([1, 1], [id]) }).hidden_states
+      let h = embed({ input_ids: i32([1, 1], [id]) }).hidden_states
       const pos = positionInputs(p, 1, C)
-      for (const c of chunks)
-        h = c.infer.run(
-          inputsFor(c.infer, c.file, { hidden_states: h, ...pos }, p, 1),
-          state,
-        ).output_hidden_states
-      return (wantHead ? reader.read(head.run({ hidden_states: h })) : undefined) as HeadOutput
+      chunks.forEach((c, i) => {
+        const given = { hidden_states: h, ...pos }
+        h = steps[i](inputsFor(c.infer, c.file, given, p, 1), state).output_hidden_states
+      })
+      return (wantHead ? reader.read(toLogits({ hidden_states: h })) : undefined) as HeadOutput
     },
   }
 }
@@ -202,6 +217,7 @@ async function monolithicRunner(
   const prefill = loadFunction(model, 'prefill', opts)
   checkShapes(meta, file, infer, prefill)
   const reader = headReader(infer, model, meta, file)
+  const step = decoder(infer, opts)
   const C = meta.context
   const B = meta.batch
   return {
@@ -215,7 +231,7 @@ async function monolithicRunner(
     },
     infer(state: State, id: number, p: number, wantHead: boolean) {
       const given = { input_ids: i32([1, 1], [id]), ...positionInputs(p, 1, C) }
-      const out = infer.run(inputsFor(infer, file, given, p, 1), state)
+      const out = step(inputsFor(infer, file, given, p, 1), state)
       return (wantHead ? reader.read(out) : undefined) as HeadOutput
     },
   }

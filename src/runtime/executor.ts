@@ -15,6 +15,8 @@ import { planFunction, type Plan, type PlanOptions, type Step } from './plan.js'
 import { BufferPool } from './pool.js'
 import { roundHalf, roundHalfInPlace } from './round.js'
 import { State, type StateDecl } from './state.js'
+import { nativeKernels, recordingNative } from './native.js'
+import { Tape, type RecordedOp } from './tape.js'
 import {
   cloneTensor,
   isFloatDType,
@@ -88,6 +90,8 @@ export class Executable {
   readonly #plan: Plan
   /** The plan without fused ops, made on the first run that watches vars. */
   #plainPlan?: Plan
+  /** runTaped's tapes by state (the Executable itself for stateless functions); null: none. */
+  readonly #tapes = new WeakMap<object, Tape | null>()
   readonly #planOptions: PlanOptions
   readonly #pool: BufferPool
   readonly #scratch: Float32Array[] = []
@@ -169,6 +173,114 @@ export class Executable {
     const plan = opts.onVar
       ? (this.#plainPlan ??= planFunction(this.fn, this.#planOptions))
       : this.#plan
+    const vals = this.#bind(plan, inputs, state, (t) => t)
+    this.#interpret(plan, vals, this.#env(state), this.#pool, opts)
+    const result: Record<string, Tensor> = {}
+    for (const [name, s] of plan.outputSlots) {
+      const t = vals[s]!
+      if (this.#pool.owns(t.data)) {
+        this.#pool.disown(t.data as NumericTensor['data'])
+        // kernels may share shape arrays across runs (memo): the caller gets its own
+        result[name] = { dtype: t.dtype, shape: [...t.shape], data: t.data }
+      } else result[name] = cloneTensor(t)
+    }
+    return result
+  }
+
+  /**
+   * Runs like run(), through a tape (tape.ts) recorded by this function's first runTaped with
+   * this state: the same kernels on the same buffers, bit for bit, with the native ones batched
+   * into single calls and the interpreter's bookkeeping skipped (decoding is ~1.3× faster on
+   * SmolLM2). The outputs are the tape's own tensors: read them before the next runTaped with
+   * this state. Falls back to run() in strict-fp16 mode, without the native kernels, and when an
+   * input's shape differs from the recorded one.
+   */
+  runTaped(inputs: Record<string, Tensor>, state?: State): Record<string, Tensor> {
+    if (this.#strict || !nativeKernels()) return this.run(inputs, state)
+    const key = state ?? this
+    const tape = this.#tapes.get(key)
+    if (tape === undefined) {
+      const { tape: made, outputs } = this.#record(inputs, state)
+      this.#tapes.set(key, made)
+      return outputs
+    }
+    if (!tape || !this.#tapeFits(tape, inputs, state)) return this.run(inputs, state)
+    for (const info of this.inputs) {
+      const data = this.#prepareInput(info, inputs[info.name]).data as NumericTensor['data']
+      ;(tape.inputs.get(info.name)!.data as NumericTensor['data']).set(data)
+    }
+    const env = this.#env(state)
+    tape.replay((call, step, alloc) => {
+      call.env = { ...env, alloc }
+      return this.#finish(call, step.kernel(call), step.round)
+    })
+    return tape.outputs
+  }
+
+  /** What runTaped's tape for `state` holds (ops by kind, native tapes), if it has one. */
+  describeTape(state?: State): Tape['counts'] | undefined {
+    const t = this.#tapes.get(state ?? this)
+    return t ? { ...t.counts } : undefined
+  }
+
+  #tapeFits(tape: Tape, inputs: Record<string, Tensor>, state: State | undefined): boolean {
+    for (const info of this.inputs) {
+      const t = inputs[info.name]
+      const rec = tape.inputs.get(info.name)
+      if (!t || !rec || t.shape.length !== rec.shape.length) return false
+      if (t.shape.some((d, i) => d !== rec.shape[i])) return false
+    }
+    for (const [name, data] of tape.states) if (state?.get(name).data !== data) return false
+    return Object.keys(inputs).length === this.inputs.length
+  }
+
+  /** An interpreted run with every native call logged, made into a Tape. */
+  #record(inputs: Record<string, Tensor>, state: State | undefined) {
+    const plan = this.#plan
+    // the tape's own buffers: its inputs are copies, its temps come from a pool of its own
+    const vals = this.#bind(plan, inputs, state, (t) => ({
+      ...t,
+      data: (t.data as NumericTensor['data']).slice(),
+    }))
+    const tapeInputs = new Map<string, NumericTensor>()
+    for (const [name, s] of plan.inputSlots) tapeInputs.set(name, vals[s] as NumericTensor)
+    const pool = new BufferPool()
+    let allocs: NumericTensor['data'][] = []
+    const env = this.#env(state)
+    const recEnv: CallEnv = {
+      ...env,
+      alloc: (dtype, n) => {
+        const d = pool.get(dtype as Exclude<RuntimeDType, 'string'>, n)
+        allocs.push(d)
+        return d
+      },
+    }
+    const ops: RecordedOp[] = []
+    this.#interpret(plan, vals, recEnv, pool, {}, (st, exec) => {
+      allocs = []
+      const calls: unknown[][] = []
+      const outs = recordingNative((c) => calls.push(c), exec)
+      const call = st.call
+      const inputBuffers = (Object.values(call.args).flat() as (Tensor | undefined)[])
+        .filter((t): t is Tensor => !!t)
+        .map(bufferOf)
+      for (const n of Object.values(call.stateNames)) inputBuffers.push(bufferOf(env.state(n)))
+      ops.push({ step: st, calls, allocs, outs, inputBuffers })
+      return outs
+    })
+    const outputs: Record<string, Tensor> = {}
+    for (const [name, s] of plan.outputSlots) outputs[name] = vals[s]!
+    const states = new Map(this.states.map((d) => [d.name, state!.get(d.name).data]))
+    return { tape: new Tape(ops, tapeInputs, states, outputs), outputs }
+  }
+
+  /** The run's slot values: constants, then the prepared inputs (through `own`), states checked. */
+  #bind(
+    plan: Plan,
+    inputs: Record<string, Tensor>,
+    state: State | undefined,
+    own: (t: Tensor) => Tensor,
+  ): (Tensor | undefined)[] {
     const vals = plan.constVals.slice()
     for (const info of this.inputs) {
       const t = inputs[info.name]
@@ -176,7 +288,7 @@ export class Executable {
         throw new UsageError(
           `missing input '${info.name}' (inputs: ${this.inputs.map((i) => i.name).join(', ')})`,
         )
-      vals[plan.inputSlots.get(info.name)!] = this.#prepareInput(info, t)
+      vals[plan.inputSlots.get(info.name)!] = own(this.#prepareInput(info, t))
     }
     for (const k of Object.keys(inputs))
       if (!plan.inputSlots.has(k) && !this.inputs.some((i) => i.name === k))
@@ -187,9 +299,20 @@ export class Executable {
       if (!state) throw new UsageError(`function '${this.name}' has states; pass createState(fn)`)
       for (const d of this.states) state.declare(d)
     }
+    return vals
+  }
+
+  /** The interpreter loop; `wrap` (recording) runs around each step's kernel and rounding. */
+  #interpret(
+    plan: Plan,
+    vals: (Tensor | undefined)[],
+    env: CallEnv,
+    pool: BufferPool,
+    opts: RunOptions,
+    wrap?: (st: Step, exec: () => Tensor[]) => Tensor[],
+  ): void {
     // references per underlying buffer, so views (reshape, contiguous slices) keep it alive
     const refs = new Map<object, number>()
-    const env = this.#env(state)
     const watch = watcher(opts)
     const steps = plan.steps
     for (let i = 0; i < steps.length; i++) {
@@ -197,10 +320,10 @@ export class Executable {
       const call = st.call
       call.env = env
       bindArgs(st, vals)
-      call.inPlace = st.plannedInPlace || (st.mayUpdate && this.#canUpdateInPlace(st, refs))
+      call.inPlace = st.plannedInPlace || (st.mayUpdate && canUpdateInPlace(st, refs, pool))
       const t0 = PROFILE ? performance.now() : 0
-      const outs = st.kernel(call)
-      this.#finish(call, outs, st.round)
+      const exec = () => this.#finish(call, st.kernel(call), st.round)
+      const outs = wrap ? wrap(st, exec) : exec()
       if (PROFILE) profileAdd(call.op.type, t0, outs)
       for (let j = 0; j < outs.length; j++) {
         const t = outs[j]
@@ -220,31 +343,11 @@ export class Executable {
         if (n > 1) refs.set(key, n - 1)
         else {
           refs.delete(key)
-          const owner = this.#pool.ownerOf(key)
-          if (owner) this.#pool.put(owner)
+          const owner = pool.ownerOf(key)
+          if (owner) pool.put(owner)
         }
       }
     }
-    const result: Record<string, Tensor> = {}
-    for (const [name, s] of plan.outputSlots) {
-      const t = vals[s]!
-      if (this.#pool.owns(t.data)) {
-        this.#pool.disown(t.data as NumericTensor['data'])
-        // kernels may share shape arrays across runs (memo): the caller gets its own
-        result[name] = { dtype: t.dtype, shape: [...t.shape], data: t.data }
-      } else result[name] = cloneTensor(t)
-    }
-    return result
-  }
-
-  /** slice_update may overwrite x when x's buffer is a pool temp read by nobody after this step. */
-  #canUpdateInPlace(st: Step, refs: Map<object, number>) {
-    const x = st.call.args.x as Tensor
-    return (
-      this.#pool.owns(x.data) &&
-      refs.get(bufferOf(x)) === 1 &&
-      st.release.includes(st.args.x as number)
-    )
   }
 
   /** Rounds fp16 outputs and, in strict mode, reports the first overflow or NaN. */
@@ -290,6 +393,14 @@ export class Executable {
       },
     }
   }
+}
+
+/** slice_update may overwrite x when x's buffer is a pool temp read by nobody after this step. */
+function canUpdateInPlace(st: Step, refs: Map<object, number>, pool: BufferPool) {
+  const x = st.call.args.x as Tensor
+  return (
+    pool.owns(x.data) && refs.get(bufferOf(x)) === 1 && st.release.includes(st.args.x as number)
+  )
 }
 
 /** Points the step's call at this run's tensors (its args object and lists are reused). */

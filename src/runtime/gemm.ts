@@ -2,7 +2,7 @@
 // B [N, K] both row-major ("NT"), so each output is a dot product of two contiguous rows. Linear
 // and 1×1-conv weights are B ([D_out, D_in]), so a weight streams through the cache once per call.
 // gemmNTNaive is the reference the register-blocked gemmNT is checked against.
-import { nativeKernels } from './native.js'
+import { nativeFor, nativeKernels } from './native.js'
 import type { NumericData } from './tensor.js'
 
 export interface GemmArgs {
@@ -247,7 +247,7 @@ export function transpose2d(
   dst: NumericData,
   dstOff = 0,
 ): void {
-  const nk = rows * cols >= 1024 ? nativeKernels() : undefined
+  const nk = nativeFor(rows * cols, 1024)
   if (nk && src instanceof Float32Array && dst instanceof Float32Array) {
     nk.transpose(src, srcOff, rows, cols, dst, dstOff)
     return

@@ -110,21 +110,84 @@ export interface NativeKernels {
     Dv: number,
     L: number,
   ): void
+  /** A tape of kernel calls ([name, ...arguments], each checked as a direct call checks it). */
+  tapeCreate(calls: readonly (readonly unknown[])[]): NativeTape
+  /** Runs a tape's calls in order. */
+  tapeRun(tape: NativeTape): void
   info(): { isa: string; threads: number }
   setThreads(n: number): number
 }
+
+/** An opaque handle to a native tape. */
+export type NativeTape = { readonly __nativeTape: unique symbol }
+
+/** Kernels a tape may hold: the ones that only compute (tapeCreate and the rest excluded). */
+const TAPEABLE = [
+  'gemm',
+  'hgemm',
+  'lutGemm',
+  'binary',
+  'silu',
+  'softmax',
+  'rmsPair',
+  'rope',
+  'transpose',
+  'roundHalf',
+  'attention',
+] as const
+
+let recordTo: ((call: unknown[]) => void) | undefined
+let recorder: NativeKernels | undefined
 
 let addon: NativeKernels | null | undefined
 
 /** The native kernels, or undefined when they are not built (or ANEMLL_NATIVE=0). */
 export function nativeKernels(): NativeKernels | undefined {
   if (addon === undefined) addon = loadAddon<NativeKernels>('anemll_kernels') ?? null
+  if (recordTo && addon) return (recorder ??= recording(addon))
   return addon ?? undefined
+}
+
+/**
+ * The native kernels when the work is at least `min` elements (below, the N-API call costs more
+ * than a JavaScript loop), and always while a tape records (tape.ts: every step it batches must
+ * run on the native kernels).
+ */
+export function nativeFor(n: number, min: number): NativeKernels | undefined {
+  return n >= min || recordTo ? nativeKernels() : undefined
+}
+
+/** The addon with each computing kernel's calls reported to recordTo before they run. */
+function recording(k: NativeKernels): NativeKernels {
+  const r = { ...k }
+  for (const name of TAPEABLE) {
+    const f = k[name] as (...a: unknown[]) => void
+    ;(r as Record<string, unknown>)[name] = (...args: unknown[]) => {
+      recordTo?.([name, ...args])
+      f(...args)
+    }
+  }
+  return r
+}
+
+/**
+ * Runs `f` with every native kernel call it makes reported to `log` (as [name, ...arguments]),
+ * and the native kernels taken at any size (nativeFor). Without the addon nothing is reported.
+ */
+export function recordingNative<T>(log: (call: unknown[]) => void, f: () => T): T {
+  const prev = recordTo
+  recordTo = log
+  try {
+    return f()
+  } finally {
+    recordTo = prev
+  }
 }
 
 /** Tests and benchmarks: run the TypeScript kernels (false) or the native ones again (true). */
 export function useNative(on: boolean): void {
   addon = on ? undefined : null
+  recorder = undefined
   if (on && process.env.ANEMLL_NATIVE === '0') addon = null
 }
 

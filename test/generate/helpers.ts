@@ -6,6 +6,7 @@ import { tmpdir } from 'node:os'
 import { join } from 'node:path'
 import { convert, type ConvertOptions } from '../../src/convert/pipeline.js'
 import { loadModel, type LoadModelOptions, type Model } from '../../src/generate/engine.js'
+import { parseLutSpec } from '../../src/quant/spec.js'
 
 export const ROOT = join(import.meta.dirname, '../..')
 export const SHARED = process.env.ANEMLL_SHARED ?? join(ROOT, '../shared')
@@ -31,12 +32,14 @@ export const reference = (): Reference =>
 const tmp = mkdtempSync(join(tmpdir(), 'anemll-generate-'))
 process.on('exit', () => rmSync(tmp, { recursive: true, force: true }))
 
-export type Variant = 'fp16' | 'chunk2' | 'monolithic' | 'argmax'
+export type Variant = 'fp16' | 'chunk2' | 'monolithic' | 'argmax' | 'lut'
 const VARIANTS: Record<Variant, Partial<ConvertOptions>> = {
   fp16: {},
   chunk2: { chunks: 2 },
   monolithic: { monolithic: true },
   argmax: { argmax: true },
+  // ANEMLL's default recipe: LUT4 FFN, LUT6 head (its default group size)
+  lut: { lut2: parseLutSpec('4', '--lut2'), lut3: parseLutSpec('6', '--lut3') },
 }
 
 const converted = new Map<string, Promise<string>>()

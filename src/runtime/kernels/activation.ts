@@ -1,6 +1,6 @@
 // Unary math and activations, softmax (format doc §6.6). One plain loop per op.
 import type { Kernel } from '../kernel.js'
-import { nativeKernels } from '../native.js'
+import { nativeFor } from '../native.js'
 import { axisOf } from '../kernel.js'
 import type { NumericData } from '../tensor.js'
 import { expDet } from './exp.js'
@@ -68,7 +68,7 @@ function unary(f: UnaryFn, type: string): Kernel {
   return (k) => {
     const x = k.in('x')
     const out = k.alloc(k.outDType(), x.shape)
-    const nk = native && x.data.length >= NATIVE_MIN ? nativeKernels() : undefined
+    const nk = native ? nativeFor(x.data.length, NATIVE_MIN) : undefined
     if (nk && x.data instanceof Float32Array && out.data instanceof Float32Array)
       nk.silu(x.data, out.data)
     else f(x.data, out.data, x.data.length)
@@ -150,7 +150,7 @@ const softmax: Kernel = (k) => {
   const x = k.in('x')
   const axis = axisOf(k, k.int('axis', -1), x.shape.length)
   const out = k.alloc(k.outDType(), x.shape)
-  const nk = x.data.length >= NATIVE_MIN ? nativeKernels() : undefined
+  const nk = nativeFor(x.data.length, NATIVE_MIN)
   if (nk && x.data instanceof Float32Array && out.data instanceof Float32Array) {
     const n = x.shape[axis]
     let inner = 1
@@ -172,7 +172,7 @@ export function softmaxRows(
   n: number,
   size: number,
 ) {
-  const nk = size >= NATIVE_MIN ? nativeKernels() : undefined
+  const nk = nativeFor(size, NATIVE_MIN)
   if (nk) nk.softmax(x, o, rows, n, 1)
   else softmaxInto(x, o, [rows, n], 1)
 }

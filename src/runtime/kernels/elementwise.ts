@@ -2,7 +2,7 @@
 // Each op is one row loop over (x, y) with inner strides; broadcast.ts walks the rows, so the
 // per-element work is a plain expression, not a closure call.
 import type { Kernel, KernelCall } from '../kernel.js'
-import { nativeKernels } from '../native.js'
+import { nativeFor } from '../native.js'
 import type { NumericData, NumericTensor } from '../tensor.js'
 import { shapeText } from '../tensor.js'
 import { eachRow, planBroadcast, type BroadcastPlan } from './broadcast.js'
@@ -157,7 +157,7 @@ function binary(type: string): Kernel {
     const rows = broadcastOf(k, [x, y], XY)
     const { plan, inner } = rows
     const out = k.alloc(k.outDType(), plan.shape)
-    const nk = op >= 0 && out.data.length >= NATIVE_MIN ? nativeKernels() : undefined
+    const nk = op >= 0 ? nativeFor(out.data.length, NATIVE_MIN) : undefined
     if (
       nk &&
       x.data instanceof Float32Array &&
