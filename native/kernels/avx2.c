@@ -289,9 +289,69 @@ INLINE float dot4h(__m256i pl, __m256i ph, const uint8_t *p, size_t h, const flo
   return hsum(_mm256_add_ps(_mm256_add_ps(a0, a1), _mm256_add_ps(a2, a3)));
 }
 
-AVX2 static float lut_dot(const gemm_job *j, size_t row, const float *x, const float *xe,
-                          const float *xo) {
+// 4-bit rows with an fp16-exact table, against x as prep_x4 makes it: an entry's fp32 bits
+// scaled by 2^-112 have a zero low byte, so three vpshufb byte planes and unpacks rebuild 32
+// entries as floats (no vcvtph2ps), and each product is (x·2^112)·(w·2^-112) = x·w exactly.
+typedef struct {
+  __m256i b1, b2, b3;
+} planes4s;
+
+// The planes of table t, remembered per thread for the rows of a group. 0: t is not fp16-exact.
+INLINE int make_planes4s(const float *t, planes4s *pl) {
+  static __thread const float *last;
+  static __thread planes4s cached;
+  static __thread int ok;
+  if (t != last) {
+    __m256i lo, hi;
+    ok = make_planes16(t, &lo, &hi);
+    if (ok) {
+      uint8_t b[3][16];
+      for (int k = 0; k < 16; k++) {
+        float f = t[k] * 0x1p-112f;
+        uint32_t u;
+        memcpy(&u, &f, 4);
+        b[0][k] = (uint8_t)(u >> 8);
+        b[1][k] = (uint8_t)(u >> 16);
+        b[2][k] = (uint8_t)(u >> 24);
+      }
+      cached.b1 = _mm256_broadcastsi128_si256(_mm_loadu_si128((const __m128i *)b[0]));
+      cached.b2 = _mm256_broadcastsi128_si256(_mm_loadu_si128((const __m128i *)b[1]));
+      cached.b3 = _mm256_broadcastsi128_si256(_mm_loadu_si128((const __m128i *)b[2]));
+    }
+    last = t;
+  }
+  *pl = cached;
+  return ok;
+}
+
+INLINE float dot4p(const planes4s *pl, const uint8_t *p, size_t h, const float *xp) {
+  const __m128i m = _mm_set1_epi8(15);
+  const __m256i z = _mm256_setzero_si256();
+  __m256 a0 = _mm256_setzero_ps(), a1 = a0, a2 = a0, a3 = a0;
+  for (size_t i = 0; i < h; i += 16, xp += 32) {
+    __m128i v = _mm_loadu_si128((const __m128i *)(p + i));
+    __m256i idx = _mm256_inserti128_si256(_mm256_castsi128_si256(_mm_and_si128(v, m)),
+                                          _mm_and_si128(_mm_srli_epi16(v, 4), m), 1);
+    __m256i c1 = _mm256_shuffle_epi8(pl->b1, idx), c2 = _mm256_shuffle_epi8(pl->b2, idx);
+    __m256i c3 = _mm256_shuffle_epi8(pl->b3, idx);
+    __m256i l0 = _mm256_unpacklo_epi8(z, c1), l1 = _mm256_unpackhi_epi8(z, c1);
+    __m256i h0 = _mm256_unpacklo_epi8(c2, c3), h1 = _mm256_unpackhi_epi8(c2, c3);
+#define W(u) _mm256_castsi256_ps(u)
+    a0 = _mm256_fmadd_ps(W(_mm256_unpacklo_epi16(l0, h0)), _mm256_loadu_ps(xp), a0);
+    a1 = _mm256_fmadd_ps(W(_mm256_unpackhi_epi16(l0, h0)), _mm256_loadu_ps(xp + 8), a1);
+    a2 = _mm256_fmadd_ps(W(_mm256_unpacklo_epi16(l1, h1)), _mm256_loadu_ps(xp + 16), a2);
+    a3 = _mm256_fmadd_ps(W(_mm256_unpackhi_epi16(l1, h1)), _mm256_loadu_ps(xp + 24), a3);
+#undef W
+  }
+  return hsum(_mm256_add_ps(_mm256_add_ps(a0, a1), _mm256_add_ps(a2, a3)));
+}
+
+AVX2 static float lut_dot(const gemm_job *j, size_t row, const lut_x *lx) {
+  const float *x = lx->x, *xe = lx->xe, *xo = lx->xo;
   __m256i pl4, ph4;
+  planes4s p4;
+  if (j->bits == 4 && lx->xp && make_planes4s(lut_row(j, row), &p4))
+    return dot4p(&p4, j->idx + row * (j->K / 2), j->K / 2, lx->xp);
   if (j->bits == 4 && xe && make_planes16(lut_row(j, row), &pl4, &ph4)) {
     const float *t = lut_row(j, row);
     const uint8_t *p = j->idx + row * (j->K / 2);

@@ -40,10 +40,8 @@ static void decode_row_c(const gemm_job *j, size_t row, float *dst) {
     for (size_t k = 0; k < j->K; k++) dst[k] = t[index_at(j->idx, j->bits, s + k)];
 }
 
-static float lut_dot_c(const gemm_job *j, size_t row, const float *x, const float *xe,
-                       const float *xo) {
-  (void)xe;
-  (void)xo;
+static float lut_dot_c(const gemm_job *j, size_t row, const lut_x *lx) {
+  const float *x = lx->x;
   const float *t = lut_row(j, row);
   size_t s = row * j->K;
   float acc = 0;
@@ -225,7 +223,7 @@ static float *scratch(size_t n) {
 typedef struct {
   const gemm_job *j;
   const isa_kernels *k;
-  const float *xe, *xo;  // M = 1 LUT: x split into even and odd elements
+  lut_x lx;  // M = 1 LUT: x in the forms the kernels read
   atomic_int oom;
 } run_ctx;
 
@@ -259,7 +257,7 @@ static void rows_task(void *arg, size_t b0, size_t b1) {
       const float *a = j->a + m * j->lda;
       float v = j->b    ? c->k->dot(a, j->b + n * j->ldb, j->K)
                 : j->bh ? c->k->dot_h(a, j->bh + n * j->ldb, j->K)
-                        : c->k->lut_dot(j, j->row0 + n, a, c->xe, c->xo);
+                        : c->k->lut_dot(j, j->row0 + n, &c->lx);
       store(j, m, n, v);
     }
   }
@@ -329,9 +327,24 @@ static void panel_task(void *arg, size_t b0, size_t b1) {
   }
 }
 
+// x·2^112 (exact: a power of two), each block of 32 in the order of dot4p's lanes: per quarter
+// r, x[8r + 2e] then x[8r + 2e + 1] for e < 4. Returns 0 when some finite |x| >= 2^16, whose
+// scaled value would overflow (fp16 activations never are).
+static int prep_x4(const float *x, size_t K, float *xp) {
+  for (size_t k = 0; k < K; k++)
+    if (isfinite(x[k]) && fabsf(x[k]) >= 65536.0f) return 0;
+  for (size_t b = 0; b < K; b += 32)
+    for (size_t r = 0; r < 4; r++)
+      for (size_t e = 0; e < 4; e++) {
+        xp[b + 8 * r + e] = x[b + 8 * r + 2 * e] * 0x1p112f;
+        xp[b + 8 * r + 4 + e] = x[b + 8 * r + 2 * e + 1] * 0x1p112f;
+      }
+  return 1;
+}
+
 int gemm_run(const gemm_job *j) {
   if (j->M == 0 || j->N == 0) return 1;
-  run_ctx c = {j, isa(), NULL, NULL, 0};
+  run_ctx c = {j, isa(), {j->a, NULL, NULL, NULL}, 0};
   size_t blocks = (j->N + NR - 1) / NR;
   int threads = pool_threads();
   int dense = j->b || j->bh;
@@ -342,14 +355,15 @@ int gemm_run(const gemm_job *j) {
   float *split = NULL;
   if (rowwise && !dense && j->bits == 4 && j->K % 2 == 0) {
     size_t h = j->K / 2;
-    split = malloc((2 * h + 1) * sizeof(float));
+    split = malloc((3 * j->K + 1) * sizeof(float));
     if (!split) return 0;
     for (size_t i = 0; i < h; i++) {
       split[i] = j->a[2 * i];
       split[h + i] = j->a[2 * i + 1];
     }
-    c.xe = split;
-    c.xo = split + h;
+    c.lx.xe = split;
+    c.lx.xo = split + h;
+    if (j->K % 32 == 0 && prep_x4(j->a, j->K, split + j->K)) c.lx.xp = split + j->K;
   }
   // Small jobs stay on the calling thread: waking a worker costs more than they do.
   double work = (double)j->M * (double)j->N * (double)j->K;

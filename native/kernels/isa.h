@@ -8,6 +8,15 @@
 // SMALL_M: products with at most this many rows of A (decoding's attention) skip the panel.
 enum { NR = 16, MR = 6, KC = 256, SMALL_M = 4, KN_COLS = 64 };
 
+/** x of an M = 1 LUT product in the forms the kernels read (NULL where not made). */
+typedef struct {
+  const float *x;
+  const float *xe, *xo;  // the even and odd elements (K/2 each): 4-bit rows
+  // 4-bit rows with K % 32 == 0: x·2^112 with each 32-block's elements in the order dot4p's
+  // lanes take them (prep_x4 in gemm.c); NULL when some |x| >= 2^16 is finite (it would overflow)
+  const float *xp;
+} lut_x;
+
 typedef struct {
   const char *name;
   /** ct[i·NR + j] (+)= Σ_k a[i·lda + k] · P[k·NR + j] for i < mr (≤ MR), j < NR; with `load`
@@ -15,8 +24,8 @@ typedef struct {
   void (*micro)(int mr, const float *a, size_t lda, const float *P, size_t K, float *ct, int load);
   /** dst[k] = W[row, k] for k < K: `row` is absolute (row0 + n). */
   void (*decode_row)(const gemm_job *j, size_t row, float *dst);
-  /** Σ_k x[k] · W[row, k] (absolute row); xe/xo are x's even and odd elements (K/2 each). */
-  float (*lut_dot)(const gemm_job *j, size_t row, const float *x, const float *xe, const float *xo);
+  /** Σ_k x[k] · W[row, k] (absolute row), x also as gemm.c's run_ctx prepares it. */
+  float (*lut_dot)(const gemm_job *j, size_t row, const lut_x *x);
   /** Σ_k a[k] · b[k]. */
   float (*dot)(const float *a, const float *b, size_t K);
   /** Σ_k a[k] · float(h[k]) for fp16 bits h. */

@@ -17,6 +17,8 @@ import { roundHalf, roundHalfInPlace } from './round.js'
 import { State, type StateDecl } from './state.js'
 import { nativeKernels, recordingNative } from './native.js'
 import { Tape, type RecordedOp } from './tape.js'
+import { LutWeight } from './lut.js'
+import { HalfWeight } from './half.js'
 import {
   cloneTensor,
   isFloatDType,
@@ -59,10 +61,10 @@ export interface RunOptions {
 const constCaches = new WeakMap<object, ConstCache>()
 
 // ANEMLL_PROFILE=1: time per op type (kernel + fp16 rounding), printed to stderr at exit.
-const PROFILE = process.env.ANEMLL_PROFILE === '1'
+export const PROFILE = process.env.ANEMLL_PROFILE === '1'
 const PRODUCTS = new Set(['conv', 'matmul', 'linear'])
 const profile = new Map<string, { ms: number; calls: number; elems: number }>()
-function profileAdd(opType: string, t0: number, outs: Tensor[]) {
+export function profileAdd(opType: string, t0: number, outs: readonly Tensor[]) {
   // products by output shape: their cost depends on it
   const type = PRODUCTS.has(opType) ? `${opType}${shapeText(outs[0].shape)}` : opType
   const e = profile.get(type) ?? { ms: 0, calls: 0, elems: 0 }
@@ -209,10 +211,16 @@ export class Executable {
       const data = this.#prepareInput(info, inputs[info.name]).data as NumericTensor['data']
       ;(tape.inputs.get(info.name)!.data as NumericTensor['data']).set(data)
     }
-    const env = this.#env(state)
-    tape.replay((call, step, alloc) => {
-      call.env = { ...env, alloc }
-      return this.#finish(call, step.kernel(call), step.round)
+    tape.replay((call, step) => {
+      const t0 = PROFILE ? performance.now() : 0
+      const outs = this.#finish(call, step.kernel(call), step.round)
+      if (PROFILE)
+        profileAdd(
+          `live ${call.op.type}${process.env.PV ? ' ' + call.varName.slice(0, 12) : ''}`,
+          t0,
+          outs,
+        )
+      return outs
     })
     return tape.outputs
   }
@@ -250,7 +258,10 @@ export class Executable {
     const recEnv: CallEnv = {
       ...env,
       alloc: (dtype, n) => {
-        const d = pool.get(dtype as Exclude<RuntimeDType, 'string'>, n)
+        // integers (index math) get buffers of their own, so the tape may run them early
+        const d = isFloatDType(dtype)
+          ? pool.get(dtype as Exclude<RuntimeDType, 'string'>, n)
+          : allocFresh(dtype, n)
         allocs.push(d)
         return d
       },
@@ -263,7 +274,7 @@ export class Executable {
       const call = st.call
       const inputBuffers = (Object.values(call.args).flat() as (Tensor | undefined)[])
         .filter((t): t is Tensor => !!t)
-        .map(bufferOf)
+        .map(identityOf)
       for (const n of Object.values(call.stateNames)) inputBuffers.push(bufferOf(env.state(n)))
       ops.push({ step: st, calls, allocs, outs, inputBuffers })
       return outs
@@ -271,7 +282,9 @@ export class Executable {
     const outputs: Record<string, Tensor> = {}
     for (const [name, s] of plan.outputSlots) outputs[name] = vals[s]!
     const states = new Map(this.states.map((d) => [d.name, state!.get(d.name).data]))
-    return { tape: new Tape(ops, tapeInputs, states, outputs), outputs }
+    const start = [...tapeInputs.values(), ...plan.consts.values()].map(identityOf)
+    const consts = new Set(plan.consts.values())
+    return { tape: new Tape(ops, env, tapeInputs, states, outputs, start, consts), outputs }
   }
 
   /** The run's slot values: constants, then the prepared inputs (through `own`), states checked. */
@@ -420,6 +433,10 @@ function bindArgs(st: Step, vals: readonly (Tensor | undefined)[]) {
 /** The identity reference counts use: the ArrayBuffer under a typed array (views share it). */
 const bufferOf = (t: Tensor): object =>
   Array.isArray(t.data) ? t.data : (t.data as NumericTensor['data']).buffer
+
+/** bufferOf, but packed weights are their own identity: their `data` would decode them. */
+const identityOf = (t: Tensor): object =>
+  t instanceof LutWeight || t instanceof HalfWeight ? t : bufferOf(t)
 
 const allocFresh = (dtype: RuntimeDType, n: number) =>
   new (dtype === 'fp16' || dtype === 'fp32' ? Float32Array : ctorOf(dtype))(n)

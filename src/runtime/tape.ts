@@ -12,10 +12,11 @@
 // interpreter's (tape.test.ts checks decode steps against it). It skips what the interpreter does
 // around each op (binding, reference counts, buffer pool, N-API call per kernel), which is most of
 // a decode step's time outside the products on small models.
-import type { Call } from './call.js'
+import type { Call, CallEnv } from './call.js'
+import { PROFILE, profileAdd } from './executor.js'
 import { nativeKernels, type NativeTape } from './native.js'
 import type { Step } from './plan.js'
-import type { NumericData, NumericTensor, Tensor } from './tensor.js'
+import { isFloatDType, type NumericData, type NumericTensor, type Tensor } from './tensor.js'
 
 /** Ops whose kernels do all their work in native calls when these are taken (nativeFor). */
 const NATIVE_OPS: ReadonlySet<string> = new Set([
@@ -32,24 +33,32 @@ const NATIVE_OPS: ReadonlySet<string> = new Set([
   'transpose',
 ])
 
-/** Ops that may return views of their inputs (or of a state) without computing anything. */
-const VIEW_OPS: ReadonlySet<string> = new Set([
-  'reshape',
-  'expand_dims',
-  'squeeze',
-  'slice_by_index',
-  'slice_by_size',
-  'transpose',
-  'read_state',
-  'coreml_update_state',
+/**
+ * Ops that may return views of their inputs (or of a state) without computing anything, with
+ * the params that carry the data: the others (shape, perm, begin, ...) must be constants, or
+ * the view taken when recording could be the wrong one later.
+ */
+const VIEW_OPS: ReadonlyMap<string, readonly string[]> = new Map([
+  ['reshape', ['x']],
+  ['expand_dims', ['x']],
+  ['squeeze', ['x']],
+  ['slice_by_index', ['x']],
+  ['slice_by_size', ['x']],
+  ['transpose', ['x']],
+  ['read_state', ['input']],
+  ['coreml_update_state', ['state', 'value']],
 ])
 
 /** A live op: its call and what it was bound to, allocated and returned when recorded. */
 interface LiveOp {
   readonly step: Step
-  readonly args: readonly (readonly [string, Tensor | Tensor[] | undefined])[]
+  readonly params: readonly string[]
+  readonly values: readonly (Tensor | Tensor[] | undefined)[]
   readonly inPlace: boolean
-  readonly allocs: readonly NumericData[]
+  /** The call's env on replays: the recorded allocations, handed out in order. */
+  readonly env: CallEnv
+  /** The next allocation to hand out. */
+  next: number
   readonly outs: readonly Tensor[]
 }
 
@@ -73,18 +82,33 @@ const bufferOf = (t: Tensor): object =>
 export class Tape {
   readonly #segments: Segment[] = []
   /** The counts by kind, for diagnostics and tests. */
-  readonly counts = { native: 0, view: 0, live: 0, tapes: 0 }
+  readonly counts = { native: 0, view: 0, live: 0, early: 0, tapes: 0 }
 
   constructor(
     ops: readonly RecordedOp[],
+    /** The env the recording ran with (its state, scratch). */
+    env: CallEnv,
     /** The input tensors the recording bound (replays copy new inputs into them). */
     readonly inputs: ReadonlyMap<string, NumericTensor>,
     /** Each state's tensor as recorded (a replay needs the same arrays). */
     readonly states: ReadonlyMap<string, NumericData>,
     /** The outputs, by name: the recorded tensors, refilled by each replay. */
     readonly outputs: Readonly<Record<string, Tensor>>,
+    /** Buffers every op may read from the start: the inputs' and the constants'. */
+    startBuffers: Iterable<object>,
+    /** The function's constant tensors. */
+    consts: ReadonlySet<Tensor>,
   ) {
     const nk = nativeKernels()
+    // Live ops that only read inputs, constants and earlier such ops' results (the KV-cache
+    // index math) run first, together: between two native tapes a live op runs on cold caches
+    // and costs ~10 µs however small. An op moves only if it writes buffers nobody else uses.
+    const ready = new Set(startBuffers)
+    const users = new Map<object, number>()
+    for (const op of ops)
+      for (const b of new Set([...op.outs.map(bufferOf), ...op.allocs.map((a) => a.buffer)]))
+        users.set(b, (users.get(b) ?? 0) + 1)
+    const prelude: Segment[] = []
     let pending: unknown[][] = []
     const flush = () => {
       if (!pending.length) return
@@ -95,68 +119,94 @@ export class Tape {
     }
     for (const op of ops) {
       const type = op.step.call.op.type
-      if (nk && op.calls.length && NATIVE_OPS.has(type)) {
+      // a kernel reads its integer params (perm, pads, axes) in JavaScript: fixed only if constant
+      const intsFixed = Object.values(op.step.call.args).every((v) =>
+        [v].flat().every((t) => !t || isFloatDType(t.dtype) || consts.has(t)),
+      )
+      if (nk && op.calls.length && NATIVE_OPS.has(type) && intsFixed) {
         pending.push(...op.calls)
         this.counts.native++
         continue
       }
+      const data = VIEW_OPS.get(type)
       if (
+        data &&
         !op.calls.length &&
-        VIEW_OPS.has(type) &&
-        op.outs.every((t) => op.inputBuffers.includes(bufferOf(t)))
+        op.outs.every((t) => op.inputBuffers.includes(bufferOf(t))) &&
+        Object.entries(op.step.call.args).every(
+          ([p, v]) => data.includes(p) || [v].flat().every((t) => !t || consts.has(t)),
+        )
       ) {
         this.counts.view++
         continue
       }
-      flush()
       const call = op.step.call
-      this.#segments.push({
-        live: {
-          step: op.step,
-          args: Object.entries(call.args).map(([p, v]) => [p, Array.isArray(v) ? [...v] : v]),
-          inPlace: call.inPlace,
-          allocs: op.allocs,
-          outs: op.outs,
+      const early =
+        !call.inPlace &&
+        Object.keys(call.stateNames).length === 0 &&
+        op.inputBuffers.every((b) => ready.has(b)) &&
+        op.outs.every((t) => users.get(bufferOf(t)) === 1)
+      if (!early) flush()
+      const allocs = op.allocs
+      const live: LiveOp = {
+        step: op.step,
+        params: Object.keys(call.args),
+        values: Object.values(call.args).map((v) => (Array.isArray(v) ? [...v] : v)),
+        inPlace: call.inPlace,
+        env: {
+          ...env,
+          alloc: (_dtype, n) => {
+            const d = allocs[live.next++]
+            if (d?.length !== n)
+              throw new Error(`${call.varName}: allocations differ from the tape's`)
+            return d
+          },
         },
-      })
+        next: 0,
+        outs: op.outs,
+      }
+      if (early) {
+        prelude.push({ live })
+        for (const t of op.outs) ready.add(bufferOf(t))
+      } else this.#segments.push({ live })
       this.counts.live++
     }
     flush()
+    this.#segments.unshift(...prelude)
+    this.counts.early = prelude.length
   }
 
   /**
-   * Replays the recorded ops. `runLive` runs a live op's kernel (rounding included) with
-   * `alloc` handing out the buffers it allocated when recorded.
+   * Replays the recorded ops. `runLive` runs a live op's kernel (rounding included); its call's
+   * env hands out the buffers it allocated when recorded.
    */
-  replay(
-    runLive: (
-      call: Call,
-      step: Step,
-      alloc: (dtype: unknown, n: number) => NumericData,
-    ) => Tensor[],
-  ): void {
+  replay(runLive: (call: Call, step: Step) => Tensor[]): void {
     const nk = nativeKernels()!
     for (const seg of this.#segments) {
       if ('native' in seg) {
+        const t0 = PROFILE ? performance.now() : 0
         nk.tapeRun(seg.native)
+        if (PROFILE) profileAdd('native tape', t0, [])
         continue
       }
       const op = seg.live
       const call = op.step.call
-      for (const [p, v] of op.args) {
-        const cur = call.args[p]
-        if (Array.isArray(v) && Array.isArray(cur) && cur.length === v.length)
+      const args = call.args
+      for (let a = 0; a < op.params.length; a++) {
+        const v = op.values[a]
+        if (!Array.isArray(v)) {
+          args[op.params[a]] = v
+          continue
+        }
+        const cur = args[op.params[a]]
+        if (Array.isArray(cur) && cur.length === v.length)
           for (let j = 0; j < v.length; j++) cur[j] = v[j]
-        else call.args[p] = Array.isArray(v) ? [...v] : v
+        else args[op.params[a]] = [...v]
       }
       call.inPlace = op.inPlace
-      let next = 0
-      const outs = runLive(call, op.step, (_dtype, n) => {
-        const d = op.allocs[next++]
-        if (d?.length !== n)
-          throw new Error(`${op.step.call.varName}: allocations differ from the tape's`)
-        return d
-      })
+      call.env = op.env
+      op.next = 0
+      const outs = runLive(call, op.step)
       for (let j = 0; j < op.outs.length; j++) {
         const rec = op.outs[j].data as NumericData
         const got = outs[j].data as NumericData
