@@ -9,6 +9,7 @@
 //   roundHalf(f, start, end)
 //   attention(q, k, v, mask, maskRow, out, mats, M, D, C, Dv, L)   maskRow an Int32Array
 //   info() -> { isa, threads };  setThreads(n) -> n
+//   sliceWrite(u, x, begin, end, dims, count)   x[begin:end] = u in place (Int32Array bounds)
 //   tapeCreate(calls) -> tape   calls: [[name, ...arguments of that kernel], ...], checked once
 //   tapeRun(tape)               runs the calls in order (src/runtime/tape.ts records them)
 // Float arrays are Float32Array, idx a Uint8Array, bias a Float32Array or null. Every element a
@@ -110,7 +111,8 @@ static int head(args_t *a, gemm_job *j) {
 
 // ---- one kernel call, parsed: what a direct call runs at once and a tape keeps -------------
 
-enum { K_GEMM, K_BINARY, K_SILU, K_SOFTMAX, K_RMS, K_ROPE, K_TRANSPOSE, K_ROUND, K_ATTN };
+enum { K_GEMM, K_BINARY, K_SILU, K_SOFTMAX, K_RMS, K_ROPE, K_TRANSPOSE, K_ROUND, K_ATTN, K_SLICE };
+enum { SLICE_MAX_RANK = 8 };
 
 typedef struct {
   int kind;
@@ -158,6 +160,13 @@ typedef struct {
       float *out;
       size_t mats, M, D, C, Dv, L;
     } at;
+    struct {
+      const float *u;
+      float *x;
+      const int32_t *begin, *end;  // read when the call runs: a tape's KV writes move
+      int rank;
+      int32_t dims[SLICE_MAX_RANK], count[SLICE_MAX_RANK];
+    } sl;
   } u;
 } op_t;
 
@@ -398,7 +407,72 @@ static const char *parse_attention(args_t *a, size_t argc, op_t *op) {
   return NULL;
 }
 
-// Runs a parsed call; 0 when out of memory.
+// sliceWrite(u, x, begin, end, dims, count): x[begin:end] = u in place, x of shape dims, the
+// slice count[d] = end[d] − begin[d] long on each axis (negative bounds count from the end). The
+// bounds are read when the call runs; a slice that no longer fits fails (-1), writing nothing.
+static const char *parse_slice(args_t *a, size_t argc, op_t *op) {
+  if (argc != 6) return "expected 6 arguments";
+  size_t nu, nx, nb, ne, nd, nc;
+  const float *u = arr(a, 0, napi_float32_array, &nu, 0);
+  float *x = arr(a, 1, napi_float32_array, &nx, 0);
+  const int32_t *begin = arr(a, 2, napi_int32_array, &nb, 0);
+  const int32_t *end = arr(a, 3, napi_int32_array, &ne, 0);
+  const int32_t *dims = arr(a, 4, napi_int32_array, &nd, 0);
+  const int32_t *count = arr(a, 5, napi_int32_array, &nc, 0);
+  if (a->bad || nd < 1 || nd > SLICE_MAX_RANK || nb != nd || ne != nd || nc != nd)
+    return "bad arguments";
+  double total = 1, cells = 1;
+  for (size_t d = 0; d < nd; d++) {
+    if (dims[d] < 0 || count[d] < 0 || count[d] > dims[d]) return "bad shape";
+    total *= count[d];
+    cells *= dims[d];
+  }
+  if (total != (double)nu || cells != (double)nx) return "update or x does not match the shapes";
+  op->kind = K_SLICE;
+  op->u.sl.u = u;
+  op->u.sl.x = x;
+  op->u.sl.begin = begin;
+  op->u.sl.end = end;
+  op->u.sl.rank = (int)nd;
+  for (size_t d = 0; d < nd; d++) {
+    op->u.sl.dims[d] = dims[d];
+    op->u.sl.count[d] = count[d];
+  }
+  return NULL;
+}
+
+static int slice_write(const op_t *op) {
+  const int r = op->u.sl.rank;
+  const int32_t *dims = op->u.sl.dims, *count = op->u.sl.count;
+  size_t stride[SLICE_MAX_RANK], base = 0, s = 1;
+  for (int d = r - 1; d >= 0; d--) {
+    stride[d] = s;
+    s *= (size_t)dims[d];
+  }
+  for (int d = 0; d < r; d++) {
+    int64_t b = op->u.sl.begin[d], e = op->u.sl.end[d];
+    if (b < 0) b += dims[d];
+    if (e < 0) e += dims[d];
+    if (b < 0 || e > dims[d] || e - b != count[d]) return -1;
+    base += (size_t)b * stride[d];
+  }
+  size_t n = (size_t)count[r - 1], rows = 1;
+  for (int d = 0; d < r - 1; d++) rows *= (size_t)count[d];
+  if (n == 0) return 1;
+  size_t idx[SLICE_MAX_RANK] = {0};
+  for (size_t q = 0; q < rows; q++) {
+    size_t off = base;
+    for (int d = 0; d < r - 1; d++) off += idx[d] * stride[d];
+    memcpy(op->u.sl.x + off, op->u.sl.u + q * n, n * sizeof(float));
+    for (int d = r - 2; d >= 0; d--) {
+      if (++idx[d] < (size_t)count[d]) break;
+      idx[d] = 0;
+    }
+  }
+  return 1;
+}
+
+// Runs a parsed call: 1, 0 when out of memory, -1 when a slice no longer fits.
 static int exec(const op_t *op) {
   switch (op->kind) {
     case K_GEMM: return gemm_run(&op->u.g);
@@ -422,6 +496,7 @@ static int exec(const op_t *op) {
       return attention_f32(op->u.at.q, op->u.at.k, op->u.at.v, op->u.at.mask, op->u.at.row,
                            op->u.at.out, op->u.at.mats, op->u.at.M, op->u.at.D, op->u.at.C,
                            op->u.at.Dv, op->u.at.L);
+    case K_SLICE: return slice_write(op);
   }
   return 1;
 }
@@ -435,7 +510,7 @@ static const struct {
                {"silu", parse_silu, 2},           {"softmax", parse_softmax, 5},
                {"rmsPair", parse_rms, 7},         {"rope", parse_rope, 5},
                {"transpose", parse_transpose, 6}, {"roundHalf", parse_round, 3},
-               {"attention", parse_attention, 12}};
+               {"attention", parse_attention, 12}, {"sliceWrite", parse_slice, 6}};
 enum { N_KERNELS = sizeof KERNELS / sizeof KERNELS[0], MAX_ARGS = 18 };
 
 // A direct call: data is the KERNELS index.
@@ -452,7 +527,9 @@ static napi_value Direct(napi_env env, napi_callback_info info) {
   memset(&op, 0, sizeof op);
   const char *err = KERNELS[which].parse(&a, argc, &op);
   if (err) return fail(env, fn, err);
-  if (!exec(&op)) return fail(env, fn, "out of memory");
+  int done = exec(&op);
+  if (done < 0) return fail(env, fn, "the slice is outside x or not count long");
+  if (!done) return fail(env, fn, "out of memory");
   return NULL;
 }
 
@@ -526,8 +603,11 @@ static napi_value TapeRun(napi_env env, napi_callback_info info) {
       napi_get_value_external(env, argv[0], &data) != napi_ok)
     return fail(env, "tapeRun", "expected a tape");
   const tape_t *t = data;
-  for (size_t i = 0; i < t->n; i++)
-    if (!exec(&t->ops[i])) return fail(env, "tapeRun", "out of memory");
+  for (size_t i = 0; i < t->n; i++) {
+    int done = exec(&t->ops[i]);
+    if (done < 0) return fail(env, "tapeRun", "a KV-cache write moved outside its slice");
+    if (!done) return fail(env, "tapeRun", "out of memory");
+  }
   return NULL;
 }
 

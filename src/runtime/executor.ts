@@ -211,17 +211,19 @@ export class Executable {
       const data = this.#prepareInput(info, inputs[info.name]).data as NumericTensor['data']
       ;(tape.inputs.get(info.name)!.data as NumericTensor['data']).set(data)
     }
-    tape.replay((call, step) => {
-      const t0 = PROFILE ? performance.now() : 0
-      const outs = this.#finish(call, step.kernel(call), step.round)
-      if (PROFILE)
-        profileAdd(
-          `live ${call.op.type}${process.env.PV ? ' ' + call.varName.slice(0, 12) : ''}`,
-          t0,
-          outs,
-        )
-      return outs
-    })
+    try {
+      tape.replay((call, step) => {
+        const t0 = PROFILE ? performance.now() : 0
+        const outs = this.#finish(call, step.kernel(call), step.round)
+        if (PROFILE) profileAdd(`live ${call.op.type}`, t0, outs)
+        return outs
+      })
+    } catch {
+      // e.g. a KV-cache write whose slice no longer fits: what ran is redone by the interpreter
+      // (it writes the same values), which also reports a real error properly
+      this.#tapes.set(key, null)
+      return this.run(inputs, state)
+    }
     return tape.outputs
   }
 
@@ -270,13 +272,13 @@ export class Executable {
     this.#interpret(plan, vals, recEnv, pool, {}, (st, exec) => {
       allocs = []
       const calls: unknown[][] = []
-      const outs = recordingNative((c) => calls.push(c), exec)
+      const { value: outs, jsWork } = recordingNative((c) => calls.push(c), exec)
       const call = st.call
       const inputBuffers = (Object.values(call.args).flat() as (Tensor | undefined)[])
         .filter((t): t is Tensor => !!t)
         .map(identityOf)
       for (const n of Object.values(call.stateNames)) inputBuffers.push(bufferOf(env.state(n)))
-      ops.push({ step: st, calls, allocs, outs, inputBuffers })
+      ops.push({ step: st, calls, jsWork, allocs, outs, inputBuffers })
       return outs
     })
     const outputs: Record<string, Tensor> = {}

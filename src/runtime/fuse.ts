@@ -27,7 +27,7 @@ import { HalfWeight } from './half.js'
 import type { Kernel } from './kernel.js'
 import { LutWeight } from './lut.js'
 import { sliceAxes } from './kernels/indexing.js'
-import { nativeKernels } from './native.js'
+import { nativeKernels, noteJsWork } from './native.js'
 import { roundHalfInPlace } from './round.js'
 import { numel } from './tensor.js'
 
@@ -242,6 +242,7 @@ const rmsNormPair: Kernel = (k) => {
   const nk = nativeKernels()
   if (nk) nk.rmsPair(x.data, out.data, w, outer, n, s, eps)
   else {
+    noteJsWork()
     const ln = k.scratch(n * s, 0)
     for (let o = 0; o < outer; o++) rmsBlock(x.data, out.data, w, ln, o * n * s, n, s, eps)
   }
@@ -303,7 +304,10 @@ const rotateHalf: Kernel = (k) => {
     return k.fail('expects float tensors')
   const nk = nativeKernels()
   if (nk) nk.rope(x, cos, sin, od, D)
-  else rotate(x, cos, sin, od, D, k.scratch(x.length, 0), k.scratch(x.length, 1))
+  else {
+    noteJsWork()
+    rotate(x, cos, sin, od, D, k.scratch(x.length, 0), k.scratch(x.length, 1))
+  }
   return [out]
 }
 

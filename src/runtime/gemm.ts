@@ -2,7 +2,7 @@
 // B [N, K] both row-major ("NT"), so each output is a dot product of two contiguous rows. Linear
 // and 1×1-conv weights are B ([D_out, D_in]), so a weight streams through the cache once per call.
 // gemmNTNaive is the reference the register-blocked gemmNT is checked against.
-import { nativeFor, nativeKernels } from './native.js'
+import { nativeFor, nativeKernels, noteJsWork } from './native.js'
 import type { NumericData } from './tensor.js'
 
 export interface GemmArgs {
@@ -84,7 +84,10 @@ export function gemm(g: GemmArgs): void {
       g.K,
       0,
     )
-  } else gemmNT(g)
+  } else {
+    noteJsWork()
+    gemmNT(g)
+  }
 }
 
 /** Rows of B produced on demand (compressed weights): rows n .. n+count-1 into dst, row-major. */
@@ -252,6 +255,7 @@ export function transpose2d(
     nk.transpose(src, srcOff, rows, cols, dst, dstOff)
     return
   }
+  noteJsWork()
   transpose2dInto(src, srcOff, rows, cols, dst, dstOff)
 }
 

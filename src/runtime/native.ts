@@ -110,6 +110,19 @@ export interface NativeKernels {
     Dv: number,
     L: number,
   ): void
+  /**
+   * x[begin:end] = u in place over x of shape `dims`, each axis count[d] = end[d] − begin[d] long
+   * (negative bounds count from the end; a slice outside x or of another length throws). The
+   * bounds are read when the call runs, so a tape's KV-cache writes follow the position.
+   */
+  sliceWrite(
+    u: F32,
+    x: F32,
+    begin: Int32Array,
+    end: Int32Array,
+    dims: Int32Array,
+    count: Int32Array,
+  ): void
   /** A tape of kernel calls ([name, ...arguments], each checked as a direct call checks it). */
   tapeCreate(calls: readonly (readonly unknown[])[]): NativeTape
   /** Runs a tape's calls in order. */
@@ -134,9 +147,11 @@ const TAPEABLE = [
   'transpose',
   'roundHalf',
   'attention',
+  'sliceWrite',
 ] as const
 
 let recordTo: ((call: unknown[]) => void) | undefined
+let jsWork = false
 let recorder: NativeKernels | undefined
 
 let addon: NativeKernels | null | undefined
@@ -172,16 +187,30 @@ function recording(k: NativeKernels): NativeKernels {
 
 /**
  * Runs `f` with every native kernel call it makes reported to `log` (as [name, ...arguments]),
- * and the native kernels taken at any size (nativeFor). Without the addon nothing is reported.
+ * and the native kernels taken at any size (nativeFor). `jsWork` tells whether some kernel
+ * computed in JavaScript meanwhile (noteJsWork). Without the addon nothing is reported.
  */
-export function recordingNative<T>(log: (call: unknown[]) => void, f: () => T): T {
+export function recordingNative<T>(
+  log: (call: unknown[]) => void,
+  f: () => T,
+): { value: T; jsWork: boolean } {
   const prev = recordTo
   recordTo = log
+  jsWork = false
   try {
-    return f()
+    const value = f()
+    return { value, jsWork }
   } finally {
     recordTo = prev
   }
+}
+
+/**
+ * Kernels of tape.ts's native ops call this where they compute in JavaScript instead of through
+ * native calls (a fallback, an im2col): a tape then reruns the op rather than skip that work.
+ */
+export function noteJsWork(): void {
+  jsWork = true
 }
 
 /** Tests and benchmarks: run the TypeScript kernels (false) or the native ones again (true). */

@@ -1,7 +1,7 @@
 // fp16 rounding of float32 buffers in place, and the non-finite scans of strict-fp16 mode.
 // Works on the float's bits: the hot path is one add and one mask per element, no table lookups.
 
-import { nativeFor } from './native.js'
+import { nativeFor, noteJsWork } from './native.js'
 
 const RINT = 6755399441055744 // 1.5 * 2^52: adding and subtracting it rounds a double to even
 const SUBNORMAL_SCALE = 2 ** 24
@@ -32,7 +32,10 @@ export function roundHalfInPlace(f: Float32Array, start = 0, end = f.length): vo
 export function roundHalf(f: Float32Array): void {
   const k = nativeFor(f.length, 64)
   if (k) k.roundHalf(f, 0, f.length)
-  else roundHalfInPlace(f)
+  else {
+    noteJsWork()
+    roundHalfInPlace(f)
+  }
 }
 
 export interface NonFinite {

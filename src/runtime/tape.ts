@@ -31,7 +31,13 @@ const NATIVE_OPS: ReadonlySet<string> = new Set([
   'anemll.rms_norm_pair',
   'anemll.rotate_half',
   'transpose',
+  'slice_update',
 ])
+
+/** Params a native op's calls read when they run (not fixed by the recording). */
+const RUNTIME_PARAMS: Readonly<Record<string, readonly string[]>> = {
+  slice_update: ['begin', 'end'],
+}
 
 /**
  * Ops that may return views of their inputs (or of a state) without computing anything, with
@@ -69,6 +75,8 @@ type Segment =
 export interface RecordedOp {
   readonly step: Step
   readonly calls: readonly unknown[][]
+  /** Some of its work was done in JavaScript (noteJsWork). */
+  readonly jsWork: boolean
   readonly allocs: readonly NumericData[]
   readonly outs: readonly Tensor[]
   /** Buffers of the op's inputs and of the states it touched. */
@@ -120,10 +128,13 @@ export class Tape {
     for (const op of ops) {
       const type = op.step.call.op.type
       // a kernel reads its integer params (perm, pads, axes) in JavaScript: fixed only if constant
-      const intsFixed = Object.values(op.step.call.args).every((v) =>
-        [v].flat().every((t) => !t || isFloatDType(t.dtype) || consts.has(t)),
+      const runtime = RUNTIME_PARAMS[type] ?? []
+      const intsFixed = Object.entries(op.step.call.args).every(
+        ([p, v]) =>
+          runtime.includes(p) ||
+          [v].flat().every((t) => !t || isFloatDType(t.dtype) || consts.has(t)),
       )
-      if (nk && op.calls.length && NATIVE_OPS.has(type) && intsFixed) {
+      if (nk && op.calls.length && !op.jsWork && NATIVE_OPS.has(type) && intsFixed) {
         pending.push(...op.calls)
         this.counts.native++
         continue
@@ -132,6 +143,7 @@ export class Tape {
       if (
         data &&
         !op.calls.length &&
+        !op.jsWork &&
         op.outs.every((t) => op.inputBuffers.includes(bufferOf(t))) &&
         Object.entries(op.step.call.args).every(
           ([p, v]) => data.includes(p) || [v].flat().every((t) => !t || consts.has(t)),

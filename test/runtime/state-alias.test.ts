@@ -5,59 +5,7 @@ import assert from 'node:assert/strict'
 import { buildFunction, buildProgram } from '../../src/mil/builder.js'
 import { state, tensor } from '../../src/mil/types.js'
 import { createState, loadFunction } from '../../src/runtime/executor.js'
-import { f32, i32, values } from './helpers.js'
-
-/**
- * Two "layers" shaped like src/arch's attention cache write: read the cache, write row l (K) and
- * row 2 + l (V) with two slice_updates, coreml_update_state, then read the layer's rows back.
- * Layer 1's K depends on layer 0's result, so the layers run in order.
- */
-function twoLayers() {
-  return buildFunction(
-    {
-      name: 'main',
-      inputs: {
-        k: tensor('fp32', [1, 2]),
-        pos: tensor('int32', [1]),
-        kv: state(tensor('fp32', [4, 3, 2])),
-      },
-    },
-    (b, { k, pos, kv }) => {
-      let x = k
-      const outs: Record<string, ReturnType<typeof b.add>> = {}
-      for (const l of [0, 1]) {
-        const end = b.add({ x: pos, y: [1] })
-        const rows = (r: number) => [
-          b.concat({ values: [[r], pos, [0]], axis: 0 }),
-          b.concat({ values: [[r + 1], end, [2]], axis: 0 }),
-        ]
-        const [kb, ke] = rows(l)
-        const [vb, ve] = rows(2 + l)
-        const cache = b.read_state({ input: kv }, `l${l}_cache`)
-        const withK = b.slice_update(
-          { x: cache, update: b.reshape({ x, shape: [1, 1, 2] }), begin: kb, end: ke },
-          `l${l}_k`,
-        )
-        const v = b.mul({ x, y: 10 })
-        const withKV = b.slice_update(
-          { x: withK, update: b.reshape({ x: v, shape: [1, 1, 2] }), begin: vb, end: ve },
-          `l${l}_kv`,
-        )
-        const upd = b.coreml_update_state({ state: kv, value: withKV }, `l${l}_updated`)
-        const keys = b.slice_by_index({ x: upd, begin: [l, 0, 0], end: [l + 1, 3, 2] })
-        const vals = b.slice_by_index({ x: upd, begin: [2 + l, 0, 0], end: [3 + l, 3, 2] })
-        // out = sum over cached rows of K + V (per column)
-        const sum = b.add({
-          x: b.reduce_sum({ x: keys, axes: [1] }),
-          y: b.reduce_sum({ x: vals, axes: [1] }),
-        })
-        outs[`out${l}`] = sum
-        x = b.add({ x, y: sum })
-      }
-      return outs
-    },
-  )
-}
+import { f32, i32, twoLayers, values } from './helpers.js'
 
 test('a two-slice_update KV write per layer runs fully in place and matches copy semantics', () => {
   const exe = loadFunction(buildProgram([twoLayers()]), 'main', { poisonBuffers: true })

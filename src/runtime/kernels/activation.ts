@@ -1,6 +1,6 @@
 // Unary math and activations, softmax (format doc §6.6). One plain loop per op.
 import type { Kernel } from '../kernel.js'
-import { nativeFor } from '../native.js'
+import { nativeFor, noteJsWork } from '../native.js'
 import { axisOf } from '../kernel.js'
 import type { NumericData } from '../tensor.js'
 import { expDet } from './exp.js'
@@ -71,7 +71,10 @@ function unary(f: UnaryFn, type: string): Kernel {
     const nk = native ? nativeFor(x.data.length, NATIVE_MIN) : undefined
     if (nk && x.data instanceof Float32Array && out.data instanceof Float32Array)
       nk.silu(x.data, out.data)
-    else f(x.data, out.data, x.data.length)
+    else {
+      noteJsWork()
+      f(x.data, out.data, x.data.length)
+    }
     return [out]
   }
 }
@@ -157,7 +160,10 @@ const softmax: Kernel = (k) => {
     for (let i = axis + 1; i < x.shape.length; i++) inner *= x.shape[i]
     const outer = n * inner === 0 ? 0 : x.data.length / (n * inner)
     nk.softmax(x.data, out.data, outer, n, inner)
-  } else softmaxInto(x.data, out.data, x.shape, axis)
+  } else {
+    noteJsWork()
+    softmaxInto(x.data, out.data, x.shape, axis)
+  }
   return [out]
 }
 

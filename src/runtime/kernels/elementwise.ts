@@ -2,7 +2,7 @@
 // Each op is one row loop over (x, y) with inner strides; broadcast.ts walks the rows, so the
 // per-element work is a plain expression, not a closure call.
 import type { Kernel, KernelCall } from '../kernel.js'
-import { nativeFor } from '../native.js'
+import { nativeFor, noteJsWork } from '../native.js'
 import type { NumericData, NumericTensor } from '../tensor.js'
 import { shapeText } from '../tensor.js'
 import { eachRow, planBroadcast, type BroadcastPlan } from './broadcast.js'
@@ -168,6 +168,7 @@ function binary(type: string): Kernel {
       nk.binary(op, x.data, y.data, out.data, rows.dims32, sx, sy)
       return [out]
     }
+    noteJsWork()
     const sx = inner[0]
     const sy = inner[1]
     const xd = x.data

@@ -7,6 +7,7 @@ import { HalfWeight } from '../half.js'
 import { halfsToFloats } from '../../util/fp16.js'
 import { numel, shapeText, stridesOf, type NumericTensor } from '../tensor.js'
 import { coalesce, stridedCopy, stridedScatter, type CopyPlan } from './strided.js'
+import { nativeKernels, noteJsWork } from '../native.js'
 
 /** The elements slice_by_index selects: a start offset plus a shape and strides over x. */
 interface Selection {
@@ -92,6 +93,15 @@ function select(k: KernelCall, x: NumericTensor): Selection {
   return sel
 }
 
+/** True when every bound lies inside its axis (negatives counting from the end), begin ≤ end. */
+function inBounds(shape: readonly number[], begin: readonly number[], end: readonly number[]) {
+  return shape.every((len, i) => {
+    const b = begin[i] < 0 ? begin[i] + len : begin[i]
+    const e = end[i] < 0 ? end[i] + len : end[i]
+    return b >= 0 && b <= e && e <= len
+  })
+}
+
 /** A Python slice bound: negatives count from the end, then clamped to [lo, hi]. */
 const clampIndex = (v: number, len: number, lo: number, hi: number) =>
   Math.min(Math.max(v < 0 ? v + len : v, lo), hi)
@@ -164,8 +174,36 @@ const slice_update: Kernel = (k) => {
       k.fail(
         `update ${shapeText(u.shape)} does not match the selected slice ${shapeText(sel.outShape)}`,
       )
-    return { base: sel.base, walk: coalesce(sel.shape, sel.strides) }
+    // a plain slice (unit strides, no masks, bounds inside x): sliceWrite can place it
+    const plain =
+      (!k.opt('stride') || k.ints('stride').every((v) => v === 1)) &&
+      ['begin_mask', 'end_mask', 'squeeze_mask'].every(
+        (m) => !k.opt(m) || k.bools(m, []).every((v) => !v),
+      ) &&
+      inBounds(x.shape, k.ints('begin'), k.ints('end'))
+    return {
+      base: sel.base,
+      walk: coalesce(sel.shape, sel.strides),
+      plain,
+      dims: Int32Array.from(x.shape),
+      count: Int32Array.from(sel.shape),
+    }
   })
+  const nk = k.inPlace && p.plain ? nativeKernels() : undefined
+  const begin = k.in('begin').data
+  const end = k.in('end').data
+  if (
+    nk &&
+    u.data instanceof Float32Array &&
+    x.data instanceof Float32Array &&
+    begin instanceof Int32Array &&
+    end instanceof Int32Array
+  ) {
+    // the bounds are read natively, when the call runs (a tape's KV-cache writes move)
+    nk.sliceWrite(u.data, x.data, begin, end, p.dims, p.count)
+    return [x]
+  }
+  noteJsWork()
   let out = x
   if (!k.inPlace) {
     out = k.alloc(k.outDType(), x.shape)

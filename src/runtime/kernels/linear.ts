@@ -3,7 +3,7 @@
 import { gemm, gemmNTRows, transpose2d, type GemmArgs } from '../gemm.js'
 import { HalfWeight } from '../half.js'
 import { LutWeight } from '../lut.js'
-import { nativeKernels } from '../native.js'
+import { nativeKernels, noteJsWork } from '../native.js'
 import type { Kernel, KernelCall } from '../kernel.js'
 import { numel, shapeText, stridesOf, type NumericTensor } from '../tensor.js'
 
@@ -24,6 +24,7 @@ const linear: Kernel = (k) => {
 /** out = A · W[row0 .. row0+N)ᵀ for a dense, fp16 (HalfWeight) or packed (LUT) weight. */
 function product(k: KernelCall, w: NumericTensor, row0: number, g: Omit<GemmArgs, 'b' | 'bOff'>) {
   if (nativeProduct(w, row0, g)) return
+  if (w instanceof LutWeight) noteJsWork() // gemm() notes its own TypeScript path
   if (w instanceof LutWeight && g.M === 1 && w.rowTables) {
     w.gemv(g.a, g.aOff, row0, g.N, g.out, g.outOff, g.colStride ?? 1, g.bias)
   } else if (w instanceof LutWeight) {
@@ -308,6 +309,7 @@ const conv: Kernel = (k) => {
     }
     return [out]
   }
+  noteJsWork()
   const offs = im2colOffsets(x.shape.slice(2), kern, g)
   const cols = k.scratch(P * Cg * Kp, 0)
   for (let n = 0; n < Nb; n++) {

@@ -7,6 +7,7 @@ import { axisOf } from '../kernel.js'
 import { numel, shapeText, stridesOf, type NumericTensor, type Tensor } from '../tensor.js'
 import { transpose2d } from '../gemm.js'
 import { coalesce, copyRun, stridedCopy } from './strided.js'
+import { noteJsWork } from '../native.js'
 
 const X = ['x']
 
@@ -90,7 +91,10 @@ const transpose: Kernel = (k) => {
   if (b)
     for (let i = 0; i < b.batches; i++)
       transpose2d(x.data, i * b.rows * b.cols, b.rows, b.cols, out.data, i * b.rows * b.cols)
-  else stridedCopy(x.data, 0, out.data, p.walk.shape, p.walk.src)
+  else {
+    noteJsWork()
+    stridedCopy(x.data, 0, out.data, p.walk.shape, p.walk.src)
+  }
   return [out]
 }
 

@@ -3,10 +3,12 @@
 // and write_state skips the copy when slice_update already wrote into the state's own buffer.
 import type { Kernel } from '../kernel.js'
 import { shapeText } from '../tensor.js'
+import { noteJsWork } from '../native.js'
 
 const read_state: Kernel = (k) => {
   const s = k.state('input')
   if (k.inPlace) return [s]
+  noteJsWork()
   const out = k.alloc(s.dtype, s.shape)
   out.data.set(s.data)
   return [out]
@@ -17,7 +19,10 @@ function write(k: Parameters<Kernel>[0], param: string, dataParam: string) {
   const d = k.in(dataParam)
   if (d.data.length !== s.data.length || d.shape.join() !== s.shape.join())
     k.fail(`${dataParam} ${shapeText(d.shape)} does not match the state ${shapeText(s.shape)}`)
-  if (d.data !== s.data) s.data.set(d.data)
+  if (d.data !== s.data) {
+    noteJsWork()
+    s.data.set(d.data)
+  }
   return d
 }
 
