@@ -16,7 +16,6 @@ import { loadFunction } from './executor.js'
 import { makeTensor } from './tensor.js'
 import { roundHalfInPlace } from './round.js'
 import { halfsToFloats } from '../util/fp16.js'
-import { stridedScatter } from './kernels/strided.js'
 
 const native = nativeKernels()
 const skip = native ? false : 'native kernels not built (npm run build:native)'
@@ -523,58 +522,5 @@ test(
     const x = makeTensor('fp32', shape, values)
     const want = withTypeScriptKernels(() => loadFunction(prog).run({ x }))
     assert.deepEqual(loadFunction(prog).run({ x }), want)
-  },
-)
-
-test(
-  'sliceWrite places the update as stridedScatter does, bounds read at each call',
-  { skip },
-  () => {
-    const k = native!
-    let seed = 7
-    const rnd = (n: number) => {
-      seed = (Math.imul(seed, 1664525) + 1013904223) >>> 0
-      return seed % n
-    }
-    for (let trial = 0; trial < 60; trial++) {
-      const dims = Array.from({ length: 1 + rnd(4) }, () => 1 + rnd(5))
-      const begin = dims.map((d) => rnd(d))
-      const count = dims.map((d, i) => 1 + rnd(d - begin[i]))
-      const u = Float32Array.from({ length: count.reduce((a, b) => a * b, 1) }, (_, i) => i + 0.5)
-      const x = Float32Array.from({ length: dims.reduce((a, b) => a * b, 1) }, (_, i) => -i)
-      const want = x.slice()
-      const st = dims.map((_, i) => dims.slice(i + 1).reduce((a, b) => a * b, 1))
-      const base = begin.reduce((s, b, i) => s + b * st[i], 0)
-      stridedScatter(u, want, base, count, st)
-      // bounds as the graph may spell them: some from the end (negative)
-      const b32 = Int32Array.from(begin, (b, i) => (trial % 2 ? b - dims[i] : b))
-      const e32 = Int32Array.from(begin, (b, i) => b + count[i])
-      k.sliceWrite(u, x, b32, e32, Int32Array.from(dims), Int32Array.from(count))
-      assert.deepEqual(x, want, `dims ${dims} begin ${begin} count ${count}`)
-    }
-    const x = new Float32Array(12)
-    const dims = Int32Array.of(4, 3)
-    const count = Int32Array.of(1, 3)
-    const u = new Float32Array(3).fill(1)
-    const at = (b: number, e: number) => () =>
-      k.sliceWrite(u, x, Int32Array.of(b, 0), Int32Array.of(e, 3), dims, count)
-    assert.throws(at(4, 5), /outside x/) // past the end
-    assert.throws(at(1, 3), /not count long/) // two rows for a one-row update
-    assert.throws(at(-5, -4), /outside x/)
-    assert.ok(
-      x.every((v) => v === 0),
-      'a refused write writes nothing',
-    )
-    at(-1, 4)()
-    assert.deepEqual([...x.subarray(9)], [1, 1, 1])
-    assert.throws(
-      () => k.sliceWrite(u, x, Int32Array.of(0), Int32Array.of(1, 3), dims, count),
-      /bad arguments/,
-    )
-    assert.throws(
-      () =>
-        k.sliceWrite(new Float32Array(2), x, Int32Array.of(0, 0), Int32Array.of(1, 3), dims, count),
-      /does not match/,
-    )
   },
 )

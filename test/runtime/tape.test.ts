@@ -1,7 +1,8 @@
 // Executable.runTaped against run() on small programs built to trip a tape: KV-cache writes whose
 // bounds move every run (native sliceWrite reads them when it runs), a write that leaves its
 // slice (the tape steps aside and the interpreter reports it), a view whose offset is computed
-// at run time (replayed live, not kept), and a conv computed in JavaScript (im2col: replayed live).
+// at run time (replayed live, not kept), and a conv computed in JavaScript (im2col: replayed live);
+// and the native sliceWrite against stridedScatter.
 import { test } from 'node:test'
 import assert from 'node:assert/strict'
 import { buildFunction, buildProgram, constant } from '../../src/mil/builder.js'
@@ -9,6 +10,7 @@ import { tensor } from '../../src/mil/types.js'
 import { createState, loadFunction } from '../../src/runtime/executor.js'
 import { nativeKernels } from '../../src/runtime/native.js'
 import type { Tensor } from '../../src/runtime/tensor.js'
+import { stridedScatter } from '../../src/runtime/kernels/strided.js'
 import { f32, i32, iota, twoLayers } from './helpers.js'
 
 const skip = !nativeKernels() && 'needs the native kernels'
@@ -97,3 +99,56 @@ test('a conv computed in JavaScript (3×3, im2col) is replayed on every run', { 
     assert.deepEqual(bits(taped.runTaped({ x })), bits(plain.run({ x })), `run ${r}`)
   }
 })
+
+test(
+  'sliceWrite places the update as stridedScatter does, bounds read at each call',
+  { skip },
+  () => {
+    const k = nativeKernels()!
+    let seed = 7
+    const rnd = (n: number) => {
+      seed = (Math.imul(seed, 1664525) + 1013904223) >>> 0
+      return seed % n
+    }
+    for (let trial = 0; trial < 60; trial++) {
+      const dims = Array.from({ length: 1 + rnd(4) }, () => 1 + rnd(5))
+      const begin = dims.map((d) => rnd(d))
+      const count = dims.map((d, i) => 1 + rnd(d - begin[i]))
+      const u = Float32Array.from({ length: count.reduce((a, b) => a * b, 1) }, (_, i) => i + 0.5)
+      const x = Float32Array.from({ length: dims.reduce((a, b) => a * b, 1) }, (_, i) => -i)
+      const want = x.slice()
+      const st = dims.map((_, i) => dims.slice(i + 1).reduce((a, b) => a * b, 1))
+      const base = begin.reduce((s, b, i) => s + b * st[i], 0)
+      stridedScatter(u, want, base, count, st)
+      // bounds as the graph may spell them: some from the end (negative)
+      const b32 = Int32Array.from(begin, (b, i) => (trial % 2 ? b - dims[i] : b))
+      const e32 = Int32Array.from(begin, (b, i) => b + count[i])
+      k.sliceWrite(u, x, b32, e32, Int32Array.from(dims), Int32Array.from(count))
+      assert.deepEqual(x, want, `dims ${dims} begin ${begin} count ${count}`)
+    }
+    const x = new Float32Array(12)
+    const dims = Int32Array.of(4, 3)
+    const count = Int32Array.of(1, 3)
+    const u = new Float32Array(3).fill(1)
+    const at = (b: number, e: number) => () =>
+      k.sliceWrite(u, x, Int32Array.of(b, 0), Int32Array.of(e, 3), dims, count)
+    assert.throws(at(4, 5), /outside x/) // past the end
+    assert.throws(at(1, 3), /not count long/) // two rows for a one-row update
+    assert.throws(at(-5, -4), /outside x/)
+    assert.ok(
+      x.every((v) => v === 0),
+      'a refused write writes nothing',
+    )
+    at(-1, 4)()
+    assert.deepEqual([...x.subarray(9)], [1, 1, 1])
+    assert.throws(
+      () => k.sliceWrite(u, x, Int32Array.of(0), Int32Array.of(1, 3), dims, count),
+      /bad arguments/,
+    )
+    assert.throws(
+      () =>
+        k.sliceWrite(new Float32Array(2), x, Int32Array.of(0, 0), Int32Array.of(1, 3), dims, count),
+      /does not match/,
+    )
+  },
+)
