@@ -3,7 +3,9 @@
 //   lutGemm(a, aOff, lda, M, N, K, out, outOff, rs, cs, bias, biasOff, idx, bits, lut, rpg, row0
 //           [, idx8])   idx8: a 6-bit B as encoded index bytes (gemm.h), or null
 //   hgemm(a, aOff, lda, M, N, K, out, outOff, rs, cs, bias, biasOff, bh, bOff, ldb)
-//   binary(op, x, y, out, dims, sx, sy)   op: 0 add, 1 sub, 2 mul, 3 real_div; Int32Array plans
+//   binary(op, x, y, out, dims, sx, sy)   op: 0 add, 1 sub, 2 mul, 3 real_div; Int32Array plans;
+//                                         x, y, out Float32Arrays, or Int32Arrays for add and sub
+//   copy(src, srcOff, dst, dstOff, n)     n elements, both Float32Array or both Int32Array
 //   silu(x, out);  softmax(x, out, outer, n, inner);  rmsPair(x, out, w, outer, n, s, eps);
 //   rope(x, cos, sin, out, D);  transpose(src, srcOff, rows, cols, dst, dstOff)
 //   roundHalf(f, start, end)
@@ -82,6 +84,16 @@ static void *arr(args_t *a, int i, napi_typedarray_type want, size_t *len, int o
   return data;
 }
 
+// The element type of the typed array at argv[i] (napi_int8_array, never valid here, if none).
+static napi_typedarray_type type_of(args_t *a, int i) {
+  bool is;
+  napi_typedarray_type type;
+  if (napi_is_typedarray(a->env, a->argv[i], &is) != napi_ok || !is ||
+      napi_get_typedarray_info(a->env, a->argv[i], &type, NULL, NULL, NULL, NULL) != napi_ok)
+    return napi_int8_array;
+  return type;
+}
+
 // The common head: A, M, N, K, out with strides, bias. Checks A, out and bias ranges.
 static int head(args_t *a, gemm_job *j) {
   size_t na, no, nb;
@@ -111,7 +123,19 @@ static int head(args_t *a, gemm_job *j) {
 
 // ---- one kernel call, parsed: what a direct call runs at once and a tape keeps -------------
 
-enum { K_GEMM, K_BINARY, K_SILU, K_SOFTMAX, K_RMS, K_ROPE, K_TRANSPOSE, K_ROUND, K_ATTN, K_SLICE };
+enum {
+  K_GEMM,
+  K_BINARY,
+  K_SILU,
+  K_SOFTMAX,
+  K_RMS,
+  K_ROPE,
+  K_TRANSPOSE,
+  K_ROUND,
+  K_ATTN,
+  K_SLICE,
+  K_COPY
+};
 enum { SLICE_MAX_RANK = 8 };
 
 typedef struct {
@@ -119,9 +143,9 @@ typedef struct {
   union {
     gemm_job g;
     struct {
-      int op, rank;
-      const float *x, *y;
-      float *o;
+      int op, rank, ints;  // ints: int32 arrays (add, sub)
+      const void *x, *y;
+      void *o;
       int32_t dims[EW_MAX_RANK], sx[EW_MAX_RANK], sy[EW_MAX_RANK];
     } bin;
     struct {
@@ -160,6 +184,11 @@ typedef struct {
       float *out;
       size_t mats, M, D, C, Dv, L;
     } at;
+    struct {
+      const void *src;
+      void *dst;
+      size_t n;  // 4-byte elements
+    } cp;
     struct {
       const float *u;
       float *x;
@@ -241,9 +270,12 @@ static const char *parse_binary(args_t *a, size_t argc, op_t *op) {
   if (argc != 7) return "expected 7 arguments";
   size_t nx, ny, no, nd, nsx, nsy;
   double o = num(a, 0);
-  const float *x = arr(a, 1, napi_float32_array, &nx, 0);
-  const float *y = arr(a, 2, napi_float32_array, &ny, 0);
-  float *out = arr(a, 3, napi_float32_array, &no, 0);
+  // float32 arrays, or int32 ones for add and sub
+  napi_typedarray_type ty = type_of(a, 1);
+  const void *x = arr(a, 1, ty, &nx, 0);
+  const void *y = arr(a, 2, ty, &ny, 0);
+  void *out = arr(a, 3, ty, &no, 0);
+  if (ty != napi_float32_array && (ty != napi_int32_array || o > EW_SUB)) return "bad arguments";
   const int32_t *dims = arr(a, 4, napi_int32_array, &nd, 0);
   const int32_t *sx = arr(a, 5, napi_int32_array, &nsx, 0);
   const int32_t *sy = arr(a, 6, napi_int32_array, &nsy, 0);
@@ -260,6 +292,7 @@ static const char *parse_binary(args_t *a, size_t argc, op_t *op) {
   if (total > 0 && (total > (double)no || lastx >= (double)nx || lasty >= (double)ny))
     return "plan out of the arrays' range";
   op->kind = K_BINARY;
+  op->u.bin.ints = ty == napi_int32_array;
   op->u.bin.op = (int)o;
   op->u.bin.rank = (int)nd;
   op->u.bin.x = x;
@@ -407,6 +440,23 @@ static const char *parse_attention(args_t *a, size_t argc, op_t *op) {
   return NULL;
 }
 
+// copy(src, srcOff, dst, dstOff, n): n elements of one 4-byte type (float32 or int32).
+static const char *parse_copy(args_t *a, size_t argc, op_t *op) {
+  if (argc != 5) return "expected 5 arguments";
+  size_t ns, nd;
+  napi_typedarray_type ty = type_of(a, 0);
+  if (ty != napi_float32_array && ty != napi_int32_array) return "bad arguments";
+  const char *src = arr(a, 0, ty, &ns, 0);
+  char *dst = arr(a, 2, ty, &nd, 0);
+  double so = num(a, 1), d0 = num(a, 3), n = num(a, 4);
+  if (a->bad || so + n > (double)ns || d0 + n > (double)nd) return "bad arguments";
+  op->kind = K_COPY;
+  op->u.cp.src = src + 4 * (size_t)so;
+  op->u.cp.dst = dst + 4 * (size_t)d0;
+  op->u.cp.n = (size_t)n;
+  return NULL;
+}
+
 // sliceWrite(u, x, begin, end, dims, count): x[begin:end] = u in place, x of shape dims, the
 // slice count[d] = end[d] − begin[d] long on each axis (negative bounds count from the end). The
 // bounds are read when the call runs; a slice that no longer fits fails (-1), writing nothing.
@@ -477,9 +527,14 @@ static int exec(const op_t *op) {
   switch (op->kind) {
     case K_GEMM: return gemm_run(&op->u.g);
     case K_BINARY:
-      binary_f32(op->u.bin.op, op->u.bin.x, op->u.bin.y, op->u.bin.o, op->u.bin.rank,
-                 op->u.bin.dims, op->u.bin.sx, op->u.bin.sy);
+      if (op->u.bin.ints)
+        binary_i32(op->u.bin.op, op->u.bin.x, op->u.bin.y, op->u.bin.o, op->u.bin.rank,
+                   op->u.bin.dims, op->u.bin.sx, op->u.bin.sy);
+      else
+        binary_f32(op->u.bin.op, op->u.bin.x, op->u.bin.y, op->u.bin.o, op->u.bin.rank,
+                   op->u.bin.dims, op->u.bin.sx, op->u.bin.sy);
       return 1;
+    case K_COPY: memmove(op->u.cp.dst, op->u.cp.src, op->u.cp.n * 4); return 1;
     case K_SILU: silu_f32(op->u.silu.x, op->u.silu.o, op->u.silu.n); return 1;
     case K_SOFTMAX:
       softmax_f32(op->u.sm.x, op->u.sm.o, op->u.sm.outer, op->u.sm.n, op->u.sm.inner);
@@ -510,7 +565,8 @@ static const struct {
                {"silu", parse_silu, 2},           {"softmax", parse_softmax, 5},
                {"rmsPair", parse_rms, 7},         {"rope", parse_rope, 5},
                {"transpose", parse_transpose, 6}, {"roundHalf", parse_round, 3},
-               {"attention", parse_attention, 12}, {"sliceWrite", parse_slice, 6}};
+               {"attention", parse_attention, 12}, {"sliceWrite", parse_slice, 6},
+               {"copy", parse_copy, 5}};
 enum { N_KERNELS = sizeof KERNELS / sizeof KERNELS[0], MAX_ARGS = 18 };
 
 // A direct call: data is the KERNELS index.

@@ -67,6 +67,31 @@ void binary_f32(int op, const float *x, const float *y, float *o, int rank, cons
   }
 }
 
+void binary_i32(int op, const int32_t *x, const int32_t *y, int32_t *o, int rank,
+                const int32_t *dims, const int32_t *sx, const int32_t *sy) {
+  size_t n = (size_t)dims[rank - 1], rows = 1;
+  for (int d = 0; d < rank - 1; d++) rows *= (size_t)dims[d];
+  if (n == 0 || rows == 0) return;
+  int32_t count[EW_MAX_RANK] = {0};
+  size_t ox = 0, oy = 0, jx = (size_t)sx[rank - 1], jy = (size_t)sy[rank - 1];
+  for (size_t q = 0; q < rows; q++, o += n) {
+    // wrapping, as a JavaScript Int32Array stores an exact double sum
+    for (size_t i = 0; i < n; i++) {
+      uint32_t a = (uint32_t)x[ox + i * jx], b = (uint32_t)y[oy + i * jy];
+      o[i] = (int32_t)(op == EW_SUB ? a - b : a + b);
+    }
+    for (int d = rank - 2; d >= 0; d--) {
+      count[d]++;
+      ox += (size_t)sx[d];
+      oy += (size_t)sy[d];
+      if (count[d] < dims[d]) break;
+      ox -= (size_t)sx[d] * (size_t)dims[d];
+      oy -= (size_t)sy[d] * (size_t)dims[d];
+      count[d] = 0;
+    }
+  }
+}
+
 // exp is exp_det (src/runtime/kernels/exp.ts's expDet), vectorized over chunks of EXP_CHUNK.
 enum { EXP_CHUNK = 256 };
 

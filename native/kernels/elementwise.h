@@ -10,6 +10,10 @@ enum { EW_ADD = 0, EW_SUB = 1, EW_MUL = 2, EW_DIV = 3, EW_MAX_RANK = 16 };
 void binary_f32(int op, const float *x, const float *y, float *o, int rank, const int32_t *dims,
                 const int32_t *sx, const int32_t *sy);
 
+/** binary_f32 for int32 add and sub (wrapping, as an Int32Array stores the exact sum). */
+void binary_i32(int op, const int32_t *x, const int32_t *y, int32_t *o, int rank,
+                const int32_t *dims, const int32_t *sx, const int32_t *sy);
+
 /** o = x / (1 + exp(−x)), as the TypeScript silu. */
 void silu_f32(const float *x, float *o, size_t n);
 

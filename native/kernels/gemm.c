@@ -327,18 +327,21 @@ static void panel_task(void *arg, size_t b0, size_t b1) {
   }
 }
 
-// x·2^112 (exact: a power of two), each block of 32 in the order of dot4p's lanes: per quarter
-// r, x[8r + 2e] then x[8r + 2e + 1] for e < 4. Returns 0 when some finite |x| >= 2^16, whose
-// scaled value would overflow (fp16 activations never are).
+// x·2^112 (exact: a power of two), each block of 64 in the order of dot4p's lanes: the even
+// columns (low nibbles), then the odd ones; within each, per quarter r, 4 columns from the block's
+// first half and 4 from its second (a register's two lanes). Returns 0 when some finite
+// |x| >= 2^16, whose scaled value would overflow (fp16 activations never are).
 static int prep_x4(const float *x, size_t K, float *xp) {
   for (size_t k = 0; k < K; k++)
     if (isfinite(x[k]) && fabsf(x[k]) >= 65536.0f) return 0;
-  for (size_t b = 0; b < K; b += 32)
-    for (size_t r = 0; r < 4; r++)
-      for (size_t e = 0; e < 4; e++) {
-        xp[b + 8 * r + e] = x[b + 8 * r + 2 * e] * 0x1p112f;
-        xp[b + 8 * r + 4 + e] = x[b + 8 * r + 2 * e + 1] * 0x1p112f;
-      }
+  for (size_t b = 0; b < K; b += 64)
+    for (size_t odd = 0; odd < 2; odd++)
+      for (size_t r = 0; r < 4; r++)
+        for (size_t e = 0; e < 4; e++) {
+          float *o = xp + b + 32 * odd + 8 * r;
+          o[e] = x[b + 8 * r + 2 * e + odd] * 0x1p112f;
+          o[4 + e] = x[b + 32 + 8 * r + 2 * e + odd] * 0x1p112f;
+        }
   return 1;
 }
 
@@ -363,7 +366,7 @@ int gemm_run(const gemm_job *j) {
     }
     c.lx.xe = split;
     c.lx.xo = split + h;
-    if (j->K % 32 == 0 && prep_x4(j->a, j->K, split + j->K)) c.lx.xp = split + j->K;
+    if (j->K % 64 == 0 && prep_x4(j->a, j->K, split + j->K)) c.lx.xp = split + j->K;
   }
   // Small jobs stay on the calling thread: waking a worker costs more than they do.
   double work = (double)j->M * (double)j->N * (double)j->K;

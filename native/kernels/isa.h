@@ -12,7 +12,7 @@ enum { NR = 16, MR = 6, KC = 256, SMALL_M = 4, KN_COLS = 64 };
 typedef struct {
   const float *x;
   const float *xe, *xo;  // the even and odd elements (K/2 each): 4-bit rows
-  // 4-bit rows with K % 32 == 0: x·2^112 with each 32-block's elements in the order dot4p's
+  // 4-bit rows with K % 64 == 0: x·2^112 with each 64-block's elements in the order dot4p's
   // lanes take them (prep_x4 in gemm.c); NULL when some |x| >= 2^16 is finite (it would overflow)
   const float *xp;
 } lut_x;

@@ -69,16 +69,19 @@ export interface NativeKernels {
     idx8?: Uint8Array | null,
   ): void
   /** out = x op y (0 add, 1 sub, 2 mul, 3 real_div) over a row-major output of shape `dims`,
-   * each operand read at its own strides (0 where it broadcasts). */
-  binary(
+   * each operand read at its own strides (0 where it broadcasts); Int32Arrays for add and sub
+   * (wrapping, as an Int32Array stores the exact sum). */
+  binary<T extends F32 | Int32Array>(
     op: number,
-    x: F32,
-    y: F32,
-    out: F32,
+    x: T,
+    y: T,
+    out: T,
     dims: Int32Array,
     sx: Int32Array,
     sy: Int32Array,
   ): void
+  /** dst[dstOff..+n) = src[srcOff..+n), both Float32Array or both Int32Array (concat's pieces). */
+  copy<T extends F32 | Int32Array>(src: T, srcOff: number, dst: T, dstOff: number, n: number): void
   /** out = x / (1 + exp(−x)) elementwise, as the TypeScript silu. */
   silu(x: F32, out: F32): void
   /** softmax over the middle dim of x viewed as [outer, n, inner], as softmaxInto. */
@@ -148,6 +151,7 @@ const TAPEABLE = [
   'roundHalf',
   'attention',
   'sliceWrite',
+  'copy',
 ] as const
 
 let recordTo: ((call: unknown[]) => void) | undefined

@@ -32,11 +32,16 @@ const NATIVE_OPS: ReadonlySet<string> = new Set([
   'anemll.rotate_half',
   'transpose',
   'slice_update',
+  'concat',
 ])
 
 /** Params a native op's calls read when they run (not fixed by the recording). */
 const RUNTIME_PARAMS: Readonly<Record<string, readonly string[]>> = {
   slice_update: ['begin', 'end'],
+  // integer data (index math): the native calls read it, the kernels only its shape
+  concat: ['values'],
+  add: ['x', 'y'],
+  sub: ['x', 'y'],
 }
 
 /**

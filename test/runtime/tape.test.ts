@@ -29,8 +29,10 @@ test('KV-cache writes at a moving position: taped = interpreted, in two caches',
   }
   assert.deepEqual(sb.get('kv').data, sa.get('kv').data)
   const t = taped.describeTape(sb)!
-  assert.ok(t.native >= 4, `the four slice_updates are on native tapes: ${JSON.stringify(t)}`)
-  assert.ok(t.early > 0, 'the index math runs first')
+  // per layer: add, 4 concats (index math, integer), 2 slice_updates and mul on native tapes;
+  // the reductions stay live
+  assert.ok(t.native >= 16, `index math and KV writes on native tapes: ${JSON.stringify(t)}`)
+  assert.equal(t.early, 0)
 })
 
 test(
@@ -152,3 +154,23 @@ test(
     )
   },
 )
+
+test('integer add/sub and copy: the native calls index math takes on a tape', { skip }, () => {
+  const k = nativeKernels()!
+  const x = Int32Array.of(2 ** 31 - 1, -5, 7, 0)
+  const y = Int32Array.of(1, 3)
+  const out = new Int32Array(4)
+  const plan = [Int32Array.of(2, 2), Int32Array.of(2, 1), Int32Array.of(0, 1)] as const
+  k.binary(0, x, y, out, ...plan) // y broadcast along the rows
+  assert.deepEqual([...out], [(2 ** 31 - 1 + 1) | 0, -2, 8, 3], 'wraps as an Int32Array stores')
+  k.binary(1, x, y, out, ...plan)
+  assert.deepEqual([...out], [2 ** 31 - 2, -8, 6, -3])
+  assert.throws(() => k.binary(2, x, y, out, ...plan), /bad arguments/) // no integer mul
+  const f = new Float32Array(4)
+  assert.throws(() => k.binary(0, x, f as never, out, ...plan), /bad arguments/)
+  const dst = new Int32Array(6)
+  k.copy(x, 1, dst, 3, 3)
+  assert.deepEqual([...dst], [0, 0, 0, -5, 7, 0])
+  assert.throws(() => k.copy(x, 2, dst, 0, 3), /bad arguments/)
+  assert.throws(() => k.copy(x, 0, f as never, 0, 1), /bad arguments/)
+})

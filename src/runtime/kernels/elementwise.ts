@@ -168,6 +168,18 @@ function binary(type: string): Kernel {
       nk.binary(op, x.data, y.data, out.data, rows.dims32, sx, sy)
       return [out]
     }
+    if (
+      nk &&
+      op <= 1 &&
+      x.data instanceof Int32Array &&
+      y.data instanceof Int32Array &&
+      out.data instanceof Int32Array
+    ) {
+      // integer add/sub (index math) natively only for tapes: the call costs more than the loop
+      const [sx, sy] = rows.strides32
+      nk.binary(op, x.data, y.data, out.data, rows.dims32, sx, sy)
+      return [out]
+    }
     noteJsWork()
     const sx = inner[0]
     const sy = inner[1]

@@ -7,7 +7,7 @@ import { axisOf } from '../kernel.js'
 import { numel, shapeText, stridesOf, type NumericTensor, type Tensor } from '../tensor.js'
 import { transpose2d } from '../gemm.js'
 import { coalesce, copyRun, stridedCopy } from './strided.js'
-import { noteJsWork } from '../native.js'
+import { nativeFor, noteJsWork } from '../native.js'
 
 const X = ['x']
 
@@ -164,12 +164,28 @@ function planConcat(k: Parameters<Kernel>[0], xs: NumericTensor[]): ConcatPlan {
 
 const VALUES = ['values']
 
+/** Both Float32Arrays or both Int32Arrays (what the native copy takes). */
+const sameArrayType = (a: NumericTensor['data'], b: NumericTensor['data']) =>
+  (a instanceof Float32Array && b instanceof Float32Array) ||
+  (a instanceof Int32Array && b instanceof Int32Array)
+
 const concat: Kernel = (k) => {
   const xs = k.list('values')
   const { shape, outer, inner, lens, interleave } = k.memo(VALUES, () => planConcat(k, xs))
   const out = k.alloc(k.outDType(), shape)
   const od = out.data
   let o = 0
+  const nk = interleave ? undefined : nativeFor(od.length, Infinity)
+  if (nk && xs.every((t) => sameArrayType(t.data, od))) {
+    // while a tape records: each piece one native call, so the tape keeps concat (index math)
+    for (let q = 0; q < outer; q++)
+      for (let t = 0; t < xs.length; t++) {
+        nk.copy(xs[t].data as Int32Array, q * lens[t], od as Int32Array, o, lens[t])
+        o += lens[t]
+      }
+    return [out]
+  }
+  noteJsWork()
   for (let q = 0; q < outer; q++) {
     if (interleave) {
       // out[.., j·N + n, ..] = values[n][.., j, ..]
