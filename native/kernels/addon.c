@@ -9,7 +9,8 @@
 //   silu(x, out);  softmax(x, out, outer, n, inner);  rmsPair(x, out, w, outer, n, s, eps);
 //   rope(x, cos, sin, out, D);  transpose(src, srcOff, rows, cols, dst, dstOff)
 //   roundHalf(f, start, end)
-//   attention(q, k, v, mask, maskRow, out, mats, M, D, C, Dv, L)   maskRow an Int32Array
+//   attention(q, k, v, mask, maskRow, out, mats, M, D, C, Dv, L)   maskRow an Int32Array; L = 0:
+//                                         the live columns found from the mask when it runs
 //   info() -> { isa, threads };  setThreads(n) -> n
 //   sliceWrite(u, x, begin, end, dims, count)   x[begin:end] = u in place (Int32Array bounds)
 //   tapeCreate(calls) -> tape   calls: [[name, ...arguments of that kernel], ...], checked once
@@ -183,6 +184,7 @@ typedef struct {
       const int32_t *row;
       float *out;
       size_t mats, M, D, C, Dv, L;
+      size_t mask_len;  // L = 0: found when the call runs, as liveColumns does
     } at;
     struct {
       const void *src;
@@ -419,11 +421,12 @@ static const char *parse_attention(args_t *a, size_t argc, op_t *op) {
   float *out = arr(a, 5, napi_float32_array, &no, 0);
   double mats = num(a, 6), M = num(a, 7), D = num(a, 8), C = num(a, 9), Dv = num(a, 10),
          L = num(a, 11);
-  if (a->bad || M > 4 || L > C || Dv < 2 || nq < mats * M * D || nk < mats * C * D ||
+  if (a->bad || M > 4 || L > C || Dv < 2 || C < 1 || nq < mats * M * D || nk < mats * C * D ||
       nv < mats * C * Dv || no < mats * M * Dv || nr < mats * M)
     return "bad arguments";
+  // L = 0: the live columns are found from the mask when the call runs (any width up to C)
   for (size_t r = 0; r < (size_t)(mats * M); r++)
-    if (row[r] < 0 || row[r] + L > (double)nm) return "mask rows out of range";
+    if (row[r] < 0 || row[r] + (L ? L : C) > (double)nm) return "mask rows out of range";
   op->kind = K_ATTN;
   op->u.at.q = q;
   op->u.at.k = k;
@@ -437,7 +440,23 @@ static const char *parse_attention(args_t *a, size_t argc, op_t *op) {
   op->u.at.C = (size_t)C;
   op->u.at.Dv = (size_t)Dv;
   op->u.at.L = (size_t)L;
+  op->u.at.mask_len = nm;
   return NULL;
+}
+
+// fuse-attention.ts's liveColumns: one past the last column of the [·, C] mask that is not −∞ in
+// some row, rounded up to whole blocks of 32 (at least one), at most C.
+static size_t live_columns(const float *mask, size_t n, size_t C) {
+  size_t live = 0;
+  for (size_t base = 0; base < n && live < C; base += C)
+    for (size_t c = C; c-- > live;)
+      if (base + c >= n || mask[base + c] != -INFINITY) {  // as JavaScript's undefined
+        live = c + 1;
+        break;
+      }
+  size_t blocks = (live + 31) / 32;
+  size_t L = (blocks ? blocks : 1) * 32;
+  return L < C ? L : C;
 }
 
 // copy(src, srcOff, dst, dstOff, n): n elements of one 4-byte type (float32 or int32).
@@ -548,9 +567,10 @@ static int exec(const op_t *op) {
     case K_TRANSPOSE: transpose_f32(op->u.tr.src, op->u.tr.rows, op->u.tr.cols, op->u.tr.dst); return 1;
     case K_ROUND: round_half(op->u.rh.f, op->u.rh.n); return 1;
     case K_ATTN:
-      return attention_f32(op->u.at.q, op->u.at.k, op->u.at.v, op->u.at.mask, op->u.at.row,
-                           op->u.at.out, op->u.at.mats, op->u.at.M, op->u.at.D, op->u.at.C,
-                           op->u.at.Dv, op->u.at.L);
+      return attention_f32(
+          op->u.at.q, op->u.at.k, op->u.at.v, op->u.at.mask, op->u.at.row, op->u.at.out,
+          op->u.at.mats, op->u.at.M, op->u.at.D, op->u.at.C, op->u.at.Dv,
+          op->u.at.L ? op->u.at.L : live_columns(op->u.at.mask, op->u.at.mask_len, op->u.at.C));
     case K_SLICE: return slice_write(op);
   }
   return 1;

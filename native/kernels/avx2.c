@@ -354,6 +354,19 @@ INLINE float dot4p(const planes4s *pl, const uint8_t *p, size_t h, const float *
   return hsum(_mm256_add_ps(s0, s1));
 }
 
+// A 6-bit row from its index bytes (j->idx8; row·K·6 a multiple of 8) with its table's planes.
+INLINE float dot6_row(const gemm_job *j, size_t row, const planes64 *pl, const float *x) {
+  const float *t = lut_row(j, row);
+  // the vector span dot6 would take on the packed row (it stops 28 bytes before the array's
+  // end), so that both forms sum in the same order and give the same bits
+  size_t base = row * j->K * 6 / 8, n = 0, k;
+  if (j->idx_bytes >= base + 28) n = (j->idx_bytes - base - 28) / 24 + 1;
+  if (n > j->K / 32) n = j->K / 32;
+  float s = dot6b(pl, j->idx8 + row * j->K, n * 32, x, &k);
+  for (; k < j->K; k++) s += x[k] * t[index_at(j->idx, 6, row * j->K + k)];
+  return s;
+}
+
 AVX2 static float lut_dot(const gemm_job *j, size_t row, const lut_x *lx) {
   const float *x = lx->x, *xe = lx->xe, *xo = lx->xo;
   __m256i pl4, ph4;
@@ -392,17 +405,8 @@ AVX2 static float lut_dot(const gemm_job *j, size_t row, const lut_x *lx) {
     return s;
   }
   planes64 pl;
-  if (j->bits == 6 && j->idx8 && (row * j->K * 6) % 8 == 0 && make_planes64(lut_row(j, row), &pl)) {
-    const float *t = lut_row(j, row);
-    // the vector span dot6 would take on the packed row (it stops 28 bytes before the array's
-    // end), so that both forms sum in the same order and give the same bits
-    size_t base = row * j->K * 6 / 8, n = 0, k;
-    if (j->idx_bytes >= base + 28) n = (j->idx_bytes - base - 28) / 24 + 1;
-    if (n > j->K / 32) n = j->K / 32;
-    float s = dot6b(&pl, j->idx8 + row * j->K, n * 32, x, &k);
-    for (; k < j->K; k++) s += x[k] * t[index_at(j->idx, 6, row * j->K + k)];
-    return s;
-  }
+  if (j->bits == 6 && j->idx8 && (row * j->K * 6) % 8 == 0 && make_planes64(lut_row(j, row), &pl))
+    return dot6_row(j, row, &pl, x);
   if (j->bits == 6 && (row * j->K * 6) % 8 == 0 && make_planes64(lut_row(j, row), &pl)) {
     const float *t = lut_row(j, row);
     size_t k;
@@ -419,6 +423,35 @@ AVX2 static float lut_dot(const gemm_job *j, size_t row, const lut_x *lx) {
   ROW_LOOP(j, row, acc = _mm256_fmadd_ps(w, _mm256_loadu_ps(x + k), acc));
 #undef TAIL
   return hsum(acc) + tail;
+}
+
+// lut_dot over a run of rows for 4-bit B (with x->xp) and 6-bit B (with idx8), the per-row work
+// hoisted: a table's planes are made once for its group of rows, no call per row.
+AVX2 static void lut_rows(const gemm_job *j, size_t n0, size_t n1, const lut_x *lx) {
+  const int six = j->bits == 6;
+  const size_t row_bytes = six ? j->K : j->K / 2;
+  const uint8_t *rows = six ? j->idx8 : j->idx;
+  const float *last = NULL;
+  planes4s p4;
+  planes64 p6;
+  int exact = 0;
+  for (size_t n = n0; n < n1; n++) {
+    const size_t row = j->row0 + n;
+    if (n + PF_ROWS < n1) {
+      const char *q = (const char *)rows + (row + PF_ROWS) * row_bytes;
+      for (size_t o = 0; o < row_bytes; o += 64) _mm_prefetch(q + o, _MM_HINT_NTA);
+    }
+    const float *t = lut_row(j, row);
+    if (t != last) {
+      exact = six ? make_planes64(t, &p6) : make_planes4s(t, &p4);
+      last = t;
+    }
+    float v = !exact                          ? lut_dot(j, row, lx)
+              : !six                          ? dot4p(&p4, j->idx + row * row_bytes, row_bytes, lx->xp)
+              : (row * j->K * 6) % 8 == 0 ? dot6_row(j, row, &p6, lx->x)
+                                              : lut_dot(j, row, lx);
+    j->out[n * j->cs] = v + (j->bias ? j->bias[n] : 0.0f);
+  }
 }
 
 AVX2 static float dot(const float *a, const float *b, size_t K) {
@@ -585,6 +618,7 @@ const isa_kernels ISA_AVX2 = {.name = "avx2",
                                .micro = micro,
                                .decode_row = decode_row,
                                .lut_dot = lut_dot,
+                               .lut_rows = lut_rows,
                                .dot = dot,
                                .dot_h = dot_h,
                                .kn_row = kn_row,

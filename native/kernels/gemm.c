@@ -227,7 +227,6 @@ typedef struct {
   atomic_int oom;
 } run_ctx;
 
-enum { PF_ROWS = 4 };
 
 static inline void store(const gemm_job *j, size_t m, size_t n, float v) {
   j->out[m * j->rs + n * j->cs] = v + (j->bias ? j->bias[n] : 0.0f);
@@ -244,6 +243,11 @@ static void rows_task(void *arg, size_t b0, size_t b1) {
                            : j->bh   ? j->K * sizeof(uint16_t)
                            : j->idx8 ? j->K
                                      : j->K * (size_t)j->bits / 8;
+  if (j->M == 1 && !j->b && !j->bh && c->k->lut_rows &&
+      ((j->bits == 4 && c->lx.xp) || (j->bits == 6 && j->idx8))) {
+    c->k->lut_rows(j, b0 * NR, n1, &c->lx);
+    return;
+  }
   for (size_t n = b0 * NR; n < n1; n++) {
     if (n + PF_ROWS < n1) {
       size_t r = n + PF_ROWS;

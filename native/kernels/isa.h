@@ -7,6 +7,8 @@
 
 // SMALL_M: products with at most this many rows of A (decoding's attention) skip the panel.
 enum { NR = 16, MR = 6, KC = 256, SMALL_M = 4, KN_COLS = 64 };
+// Decoding prefetches the weight rows this many rows ahead.
+enum { PF_ROWS = 4 };
 
 /** x of an M = 1 LUT product in the forms the kernels read (NULL where not made). */
 typedef struct {
@@ -26,6 +28,9 @@ typedef struct {
   void (*decode_row)(const gemm_job *j, size_t row, float *dst);
   /** Σ_k x[k] · W[row, k] (absolute row), x also as gemm.c's run_ctx prepares it. */
   float (*lut_dot)(const gemm_job *j, size_t row, const lut_x *x);
+  /** M = 1 with 4-bit B and x->xp made, or 6-bit B with idx8: out[n·cs] = lut_dot(row0 + n)
+   * (+ bias[n]) for rows n0 ≤ n < n1, prefetched as rows_task does; NULL: lut_dot only. */
+  void (*lut_rows)(const gemm_job *j, size_t n0, size_t n1, const lut_x *x);
   /** Σ_k a[k] · b[k]. */
   float (*dot)(const float *a, const float *b, size_t K);
   /** Σ_k a[k] · float(h[k]) for fp16 bits h. */

@@ -20,7 +20,7 @@ import { fp16, fused, same, shapeOf, type Graph, type Match } from './fuse-graph
 import { gemm, transpose2d } from './gemm.js'
 import type { Kernel, KernelCall } from './kernel.js'
 import { softmaxRows } from './kernels/activation.js'
-import { nativeKernels } from './native.js'
+import { nativeKernels, noteJsWork } from './native.js'
 import { roundHalf } from './round.js'
 import { numel, stridesOf } from './tensor.js'
 
@@ -176,11 +176,11 @@ export const maskedAttention: Kernel = (k) => {
   const [qd, kd, vd, md, od] = [q, key, v, mask, out].map((t) => t.data)
   if (![qd, kd, vd, md, od].every((d) => d instanceof Float32Array))
     return k.fail('expects float tensors')
-  const L = liveColumns(md, p.C)
   const { M, D, C, Dv, mats, rows, maskRow } = p
   const nka = M <= 4 && Dv > 1 ? nativeKernels() : undefined
   if (nka) {
-    // decoding: the whole chain per matrix in one native call, the matrices on the pool
+    // decoding: the whole chain per matrix in one native call, the matrices on the pool; L = 0:
+    // it finds the live columns (liveColumns) itself, so a tape replays it as the mask moves
     nka.attention(
       qd as F32,
       kd as F32,
@@ -193,10 +193,12 @@ export const maskedAttention: Kernel = (k) => {
       D,
       C,
       Dv,
-      L,
+      0,
     )
     return [out]
   }
+  noteJsWork()
+  const L = liveColumns(md, p.C)
   // scores [mats, M, L], masked in place, then the probabilities
   const s = k.scratch(rows * L, 0)
   const pr = k.scratch(rows * L, 1)

@@ -111,6 +111,7 @@ export interface NativeKernels {
     D: number,
     C: number,
     Dv: number,
+    /** Live columns; 0: found from the mask when the call runs (as liveColumns). */
     L: number,
   ): void
   /**

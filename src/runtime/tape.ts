@@ -33,6 +33,7 @@ const NATIVE_OPS: ReadonlySet<string> = new Set([
   'transpose',
   'slice_update',
   'concat',
+  'anemll.masked_attention',
 ])
 
 /** Params a native op's calls read when they run (not fixed by the recording). */

@@ -9,6 +9,7 @@ import { buildFunction, buildProgram, constant } from '../../src/mil/builder.js'
 import { tensor } from '../../src/mil/types.js'
 import { createState, loadFunction } from '../../src/runtime/executor.js'
 import { nativeKernels } from '../../src/runtime/native.js'
+import { liveColumns } from '../../src/runtime/fuse-attention.js'
 import type { Tensor } from '../../src/runtime/tensor.js'
 import { stridedScatter } from '../../src/runtime/kernels/strided.js'
 import { f32, i32, iota, twoLayers } from './helpers.js'
@@ -174,3 +175,23 @@ test('integer add/sub and copy: the native calls index math takes on a tape', { 
   assert.throws(() => k.copy(x, 2, dst, 0, 3), /bad arguments/)
   assert.throws(() => k.copy(x, 0, f as never, 0, 1), /bad arguments/)
 })
+
+test(
+  'attention with L = 0 finds the live columns as liveColumns does (a tape replays it)',
+  { skip },
+  () => {
+    const k = nativeKernels()!
+    const [M, D, C, Dv] = [2, 8, 70, 8]
+    const f = (n: number, s: number) => Float32Array.from({ length: n }, (_, i) => Math.sin(i * s))
+    const [q, key, v] = [f(M * D, 0.3), f(C * D, 0.7), f(C * Dv, 1.1)]
+    for (const live of [0, 1, 31, 32, 33, 64, 69, 70]) {
+      const mask = new Float32Array(2 * C).fill(-Infinity)
+      mask.fill(0, 0, Math.max(1, live - 5)).fill(0, C, C + live)
+      const rows = Int32Array.of(0, C)
+      const [want, got] = [new Float32Array(M * Dv), new Float32Array(M * Dv)]
+      k.attention(q, key, v, mask, rows, want, 1, M, D, C, Dv, liveColumns(mask, C))
+      k.attention(q, key, v, mask, rows, got, 1, M, D, C, Dv, 0)
+      assert.deepEqual(got, want, `live ${live}`)
+    }
+  },
+)
