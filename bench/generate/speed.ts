@@ -23,19 +23,20 @@
 // be idle, and it prints a warning if they were not.
 // Converted models and the F16 GGUF are cached under ${ANEMLL_CACHE:-~/.cache/anemll}/bench/.
 //
-// Measured 2026-11-28, third session (2 cores, idle; native kernels with 2 threads; two runs of the
-// final code, ratio of medians; both engines' speeds drift by up to 25% between runs on this VM):
-//   LUT4/Q4_1  text 128: prefill 264-271 vs 160-162 tok/s (1.65-1.68x), decode 36-39 vs 41-57 (0.68-0.87x)
-//              chat 42:  prefill 172 vs 156-157 (1.10x),               decode 39-42 vs 54-59 (0.66-0.77x)
-//   fp16/F16   text 128: prefill 246-271 vs 175-191 (1.29-1.55x),      decode 33 vs 35 (0.93-0.96x)
-//              chat 42:  prefill 158-183 vs 180-210 (0.87-0.88x),      decode 36-37 vs 34-39 (0.94-1.04x)
-//   turns 2-6 (56 to 217 tokens of conversation): TTFT ours 239-302 ms (medians 265-272 ms, +6% and
-//   +17% over the turns), llama.cpp 142-160 ms. Peak RSS: ours 383-393 / 539-553 MB, llama.cpp
-//   321-322 / 509-514 MB. Second session: decode 0.57-0.62x (LUT4), 0.72-0.81x (fp16); prefill
-//   0.77-1.37x; later-turn TTFT 274-281 ms. First session: decode 0.43-0.60x, prefill 0.36-0.71x,
-//   later-turn TTFT 481-649 ms, RSS 471 / 659 MB; TypeScript kernels only: prefill ~2-5 tok/s,
-//   decode ~1.4 tok/s. On the F16 file llama.cpp keeps the Q4_1 file's greedy tokens for 14/32
-//   (text) and 6/32 (chat) tokens: the first difference comes at a near-tie.
+// Measured 2026-11-28, fourth session (2 cores, idle; native kernels with 2 threads; decoding
+// through tapes; two runs of the final code, ratio of medians; both engines' speeds drift by up to
+// 25% between runs on this VM, llama.cpp's LUT4 decode from 43 to 63 tok/s over the day):
+//   LUT4/Q4_1  text 128: prefill 240 vs 179-196 tok/s (1.22-1.34x),     decode 66-68 vs 46-52 (1.27-1.48x)
+//              chat 42:  prefill 165-180 vs 152-168 (0.98-1.18x),       decode 68-69 vs 43-48 (1.44-1.58x)
+//   fp16/F16   text 128: prefill 262-288 vs 200-210 (1.25-1.44x),      decode 46-49 vs 32-36 (1.27-1.54x)
+//              chat 42:  prefill 146-153 vs 185-187 (0.78-0.83x),       decode 48-49 vs 38-39 (1.23-1.31x)
+//   turns 2-6 (56 to 217 tokens of conversation): TTFT ours 239-300 ms (medians 259-280 ms, +10% and
+//   +14% over the turns), llama.cpp 125-158 ms. Peak RSS: ours 387-388 / 544 MB, llama.cpp
+//   317-322 / 495-507 MB. Third session (no tapes): decode 0.66-0.87x (LUT4), 0.93-1.04x (fp16);
+//   second: decode 0.57-0.81x; first: decode 0.43-0.60x, prefill 0.36-0.71x, later-turn TTFT
+//   481-649 ms, RSS 471 / 659 MB; TypeScript kernels only: prefill ~2-5 tok/s, decode ~1.4 tok/s.
+//   On the F16 file llama.cpp keeps the Q4_1 file's greedy tokens for 14/32 (text) and 6/32 (chat)
+//   tokens: the first difference comes at a near-tie.
 //
 // Usage: npx tsx bench/generate/speed.ts [options]
 //   --only <list>         pairs to run, comma-separated (default lut4,fp16,turns)
