@@ -158,34 +158,20 @@ function binary(type: string): Kernel {
     const { plan, inner } = rows
     const out = k.alloc(k.outDType(), plan.shape)
     const nk = op >= 0 ? nativeFor(out.data.length, NATIVE_MIN) : undefined
-    if (
-      nk &&
-      x.data instanceof Float32Array &&
-      y.data instanceof Float32Array &&
-      out.data instanceof Float32Array
-    ) {
+    // Float32Arrays; or Int32Arrays for add/sub (index math), native only while a tape records
+    // (below NATIVE_MIN otherwise: the call costs more than the loop)
+    const [xd, yd, od] = [x.data, y.data, out.data]
+    const f32s =
+      xd instanceof Float32Array && yd instanceof Float32Array && od instanceof Float32Array
+    const i32s = xd instanceof Int32Array && yd instanceof Int32Array && od instanceof Int32Array
+    if (nk && (f32s || (i32s && op <= 1))) {
       const [sx, sy] = rows.strides32
-      nk.binary(op, x.data, y.data, out.data, rows.dims32, sx, sy)
-      return [out]
-    }
-    if (
-      nk &&
-      op <= 1 &&
-      x.data instanceof Int32Array &&
-      y.data instanceof Int32Array &&
-      out.data instanceof Int32Array
-    ) {
-      // integer add/sub (index math) natively only for tapes: the call costs more than the loop
-      const [sx, sy] = rows.strides32
-      nk.binary(op, x.data, y.data, out.data, rows.dims32, sx, sy)
+      nk.binary(op, xd as Float32Array, yd as Float32Array, od as Float32Array, rows.dims32, sx, sy)
       return [out]
     }
     noteJsWork()
     const sx = inner[0]
     const sy = inner[1]
-    const xd = x.data
-    const yd = y.data
-    const od = out.data
     if (
       f32 &&
       xd instanceof Float32Array &&
