@@ -1,17 +1,19 @@
 // Tapes: a function's run recorded once and replayed on the same buffers. The recording run is
 // interpreted as usual while every native kernel call is logged (tape-mode kernels take the native
 // path at any size). Each op then falls in one of three kinds:
-//   - native: an op whose whole work was native calls with arguments fixed by shapes (products,
-//     elementwise, norms, rotary): its calls go on a native tape, consecutive ops on one tape,
-//     replayed by a single N-API call;
-//   - view: reshape and the like, whose outputs alias their inputs' buffers: nothing to redo;
-//   - live: anything else (integer index math, KV-cache writes, attention, whose native call
-//     depends on the mask's contents): its kernel runs again, on the tensors and output buffers
-//     it had when recorded.
+//   - native: an op whose whole work was native calls whose arguments are fixed by shapes, or
+//     read when the call runs (products, elementwise, norms, rotary; the index math, KV-cache
+//     writes and decoding attention, whose calls read the integers, the bounds and the mask
+//     then): its calls go on a native tape, consecutive ops on one tape, replayed by a single
+//     N-API call;
+//   - view: reshape and the like, whose outputs alias their inputs' buffers at offsets fixed by
+//     constants: nothing to redo;
+//   - live: anything else (a kernel that computed in JavaScript, noteJsWork; a view at a computed
+//     offset): its kernel runs again, on the tensors and output buffers it had when recorded.
 // A replay is the recorded run's arithmetic on the same buffers, call for call: the bits are the
-// interpreter's (tape.test.ts checks decode steps against it). It skips what the interpreter does
-// around each op (binding, reference counts, buffer pool, N-API call per kernel), which is most of
-// a decode step's time outside the products on small models.
+// interpreter's (test/generate/tape.test.ts checks decode steps against it). It skips what the
+// interpreter does around each op (binding, reference counts, buffer pool, an N-API call per
+// kernel), which was most of a decode step's time outside the products on small models.
 import type { Call, CallEnv } from './call.js'
 import { PROFILE, profileAdd } from './executor.js'
 import { nativeKernels, type NativeTape } from './native.js'
@@ -114,9 +116,10 @@ export class Tape {
     consts: ReadonlySet<Tensor>,
   ) {
     const nk = nativeKernels()
-    // Live ops that only read inputs, constants and earlier such ops' results (the KV-cache
-    // index math) run first, together: between two native tapes a live op runs on cold caches
-    // and costs ~10 µs however small. An op moves only if it writes buffers nobody else uses.
+    // Live ops that only read inputs, constants and earlier such ops' results (the rotary table
+    // rows, index math a kernel computes in JavaScript) run first, together: between two native
+    // tapes a live op runs on cold caches and costs ~10 µs however small. An op moves only if it
+    // writes buffers nobody else uses.
     const ready = new Set(startBuffers)
     const users = new Map<object, number>()
     for (const op of ops)

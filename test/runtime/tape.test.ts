@@ -195,3 +195,28 @@ test(
     }
   },
 )
+
+test(
+  'a live op that reads only inputs and constants runs first; results unchanged',
+  { skip },
+  () => {
+    const fn = buildFunction(
+      { name: 'main', inputs: { x: tensor('fp32', [4, 3]), pos: tensor('int32', [1]) } },
+      (b, { x, pos }) => {
+        const y = b.mul({ x, y: 2 }) // native
+        const row = b.mul({ x: pos, y: [1] }) // integer mul: computed in JavaScript, live
+        const begin = b.concat({ values: [row, [0]], axis: 0 })
+        const end = b.concat({ values: [b.add({ x: row, y: [1] }), [3]], axis: 0 })
+        return { out: b.slice_by_index({ x: y, begin, end }) }
+      },
+    )
+    const exe = loadFunction(buildProgram([fn]))
+    const x = f32([4, 3], iota(12))
+    for (const pos of [1, 3, 0, 2])
+      assert.deepEqual(
+        [...exe.runTaped({ x, pos: i32([1], [pos]) }).out.data],
+        [0, 1, 2].map((j) => 2 * (3 * pos + j)),
+      )
+    assert.ok(exe.describeTape()!.early > 0, JSON.stringify(exe.describeTape()))
+  },
+)
