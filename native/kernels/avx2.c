@@ -296,32 +296,23 @@ typedef struct {
   __m256i b1, b2, b3;
 } planes4s;
 
-// The planes of table t, remembered per thread for the rows of a group. 0: t is not fp16-exact.
+// The planes of table t (lut_rows makes them once per group of rows); 0: t is not fp16-exact.
 INLINE int make_planes4s(const float *t, planes4s *pl) {
-  static __thread const float *last;
-  static __thread planes4s cached;
-  static __thread int ok;
-  if (t != last) {
-    __m256i lo, hi;
-    ok = make_planes16(t, &lo, &hi);
-    if (ok) {
-      uint8_t b[3][16];
-      for (int k = 0; k < 16; k++) {
-        float f = t[k] * 0x1p-112f;
-        uint32_t u;
-        memcpy(&u, &f, 4);
-        b[0][k] = (uint8_t)(u >> 8);
-        b[1][k] = (uint8_t)(u >> 16);
-        b[2][k] = (uint8_t)(u >> 24);
-      }
-      cached.b1 = _mm256_broadcastsi128_si256(_mm_loadu_si128((const __m128i *)b[0]));
-      cached.b2 = _mm256_broadcastsi128_si256(_mm_loadu_si128((const __m128i *)b[1]));
-      cached.b3 = _mm256_broadcastsi128_si256(_mm_loadu_si128((const __m128i *)b[2]));
-    }
-    last = t;
+  __m256i lo, hi;
+  if (!make_planes16(t, &lo, &hi)) return 0;
+  uint8_t b[3][16];
+  for (int k = 0; k < 16; k++) {
+    float f = t[k] * 0x1p-112f;
+    uint32_t u;
+    memcpy(&u, &f, 4);
+    b[0][k] = (uint8_t)(u >> 8);
+    b[1][k] = (uint8_t)(u >> 16);
+    b[2][k] = (uint8_t)(u >> 24);
   }
-  *pl = cached;
-  return ok;
+  pl->b1 = _mm256_broadcastsi128_si256(_mm_loadu_si128((const __m128i *)b[0]));
+  pl->b2 = _mm256_broadcastsi128_si256(_mm_loadu_si128((const __m128i *)b[1]));
+  pl->b3 = _mm256_broadcastsi128_si256(_mm_loadu_si128((const __m128i *)b[2]));
+  return 1;
 }
 
 // 64 columns (32 bytes) per step: one register of low nibbles (even columns), one of high ones
@@ -370,9 +361,6 @@ INLINE float dot6_row(const gemm_job *j, size_t row, const planes64 *pl, const f
 AVX2 static float lut_dot(const gemm_job *j, size_t row, const lut_x *lx) {
   const float *x = lx->x, *xe = lx->xe, *xo = lx->xo;
   __m256i pl4, ph4;
-  planes4s p4;
-  if (j->bits == 4 && lx->xp && make_planes4s(lut_row(j, row), &p4))
-    return dot4p(&p4, j->idx + row * (j->K / 2), j->K / 2, lx->xp);
   if (j->bits == 4 && xe && make_planes16(lut_row(j, row), &pl4, &ph4)) {
     const float *t = lut_row(j, row);
     const uint8_t *p = j->idx + row * (j->K / 2);

@@ -46,49 +46,51 @@ static void row(int op, const float *x, size_t ix, const float *y, size_t iy, fl
   }
 }
 
+// The walk of both binary kernels: rows of dims[rank − 1] elements, the outer dims an odometer.
+// Moves the operand offsets to the next row.
+static inline void next_row(int rank, const int32_t *dims, const int32_t *sx, const int32_t *sy,
+                            int32_t *count, size_t *ox, size_t *oy) {
+  for (int d = rank - 2; d >= 0; d--) {
+    count[d]++;
+    *ox += (size_t)sx[d];
+    *oy += (size_t)sy[d];
+    if (count[d] < dims[d]) return;
+    *ox -= (size_t)sx[d] * (size_t)dims[d];
+    *oy -= (size_t)sy[d] * (size_t)dims[d];
+    count[d] = 0;
+  }
+}
+
+// The row length and count of the walk (0 rows when there is nothing to do).
+static inline size_t row_count(int rank, const int32_t *dims, size_t *n) {
+  size_t rows = 1;
+  *n = (size_t)dims[rank - 1];
+  for (int d = 0; d < rank - 1; d++) rows *= (size_t)dims[d];
+  return *n == 0 ? 0 : rows;
+}
+
 void binary_f32(int op, const float *x, const float *y, float *o, int rank, const int32_t *dims,
                 const int32_t *sx, const int32_t *sy) {
-  size_t n = (size_t)dims[rank - 1], rows = 1;
-  for (int d = 0; d < rank - 1; d++) rows *= (size_t)dims[d];
-  if (n == 0 || rows == 0) return;
+  size_t n, rows = row_count(rank, dims, &n), ox = 0, oy = 0;
   int32_t count[EW_MAX_RANK] = {0};
-  size_t ox = 0, oy = 0;
   for (size_t q = 0; q < rows; q++, o += n) {
     row(op, x + ox, (size_t)sx[rank - 1], y + oy, (size_t)sy[rank - 1], o, n);
-    for (int d = rank - 2; d >= 0; d--) {  // odometer over the outer dims
-      count[d]++;
-      ox += (size_t)sx[d];
-      oy += (size_t)sy[d];
-      if (count[d] < dims[d]) break;
-      ox -= (size_t)sx[d] * (size_t)dims[d];
-      oy -= (size_t)sy[d] * (size_t)dims[d];
-      count[d] = 0;
-    }
+    next_row(rank, dims, sx, sy, count, &ox, &oy);
   }
 }
 
 void binary_i32(int op, const int32_t *x, const int32_t *y, int32_t *o, int rank,
                 const int32_t *dims, const int32_t *sx, const int32_t *sy) {
-  size_t n = (size_t)dims[rank - 1], rows = 1;
-  for (int d = 0; d < rank - 1; d++) rows *= (size_t)dims[d];
-  if (n == 0 || rows == 0) return;
+  size_t n, rows = row_count(rank, dims, &n), ox = 0, oy = 0;
+  const size_t jx = (size_t)sx[rank - 1], jy = (size_t)sy[rank - 1];
   int32_t count[EW_MAX_RANK] = {0};
-  size_t ox = 0, oy = 0, jx = (size_t)sx[rank - 1], jy = (size_t)sy[rank - 1];
   for (size_t q = 0; q < rows; q++, o += n) {
     // wrapping, as a JavaScript Int32Array stores an exact double sum
     for (size_t i = 0; i < n; i++) {
       uint32_t a = (uint32_t)x[ox + i * jx], b = (uint32_t)y[oy + i * jy];
       o[i] = (int32_t)(op == EW_SUB ? a - b : a + b);
     }
-    for (int d = rank - 2; d >= 0; d--) {
-      count[d]++;
-      ox += (size_t)sx[d];
-      oy += (size_t)sy[d];
-      if (count[d] < dims[d]) break;
-      ox -= (size_t)sx[d] * (size_t)dims[d];
-      oy -= (size_t)sy[d] * (size_t)dims[d];
-      count[d] = 0;
-    }
+    next_row(rank, dims, sx, sy, count, &ox, &oy);
   }
 }
 

@@ -18,7 +18,13 @@ import type { Call, CallEnv } from './call.js'
 import { PROFILE, profileAdd } from './executor.js'
 import { nativeKernels, type NativeTape } from './native.js'
 import type { Step } from './plan.js'
-import { isFloatDType, type NumericData, type NumericTensor, type Tensor } from './tensor.js'
+import {
+  bufferOf,
+  isFloatDType,
+  type NumericData,
+  type NumericTensor,
+  type Tensor,
+} from './tensor.js'
 
 /** Ops whose kernels do all their work in native calls when these are taken (nativeFor). */
 const NATIVE_OPS: ReadonlySet<string> = new Set([
@@ -90,9 +96,6 @@ export interface RecordedOp {
   /** Buffers of the op's inputs and of the states it touched. */
   readonly inputBuffers: readonly object[]
 }
-
-const bufferOf = (t: Tensor): object =>
-  Array.isArray(t.data) ? t.data : (t.data as NumericData).buffer
 
 /** A recorded run, ready to replay. */
 export class Tape {

@@ -136,3 +136,7 @@ export function toNumberArray(t: Tensor): number[] {
 }
 
 export const shapeText = (s: readonly number[]): string => `[${s.join(', ')}]`
+
+/** The identity reference counts and tapes use: the ArrayBuffer under a typed array (views share it). */
+export const bufferOf = (t: Tensor): object =>
+  Array.isArray(t.data) ? t.data : (t.data as NumericData).buffer

@@ -5,7 +5,13 @@
 // and the native sliceWrite against stridedScatter.
 import { test } from 'node:test'
 import assert from 'node:assert/strict'
-import { buildFunction, buildProgram, constant } from '../../src/mil/builder.js'
+import {
+  buildFunction,
+  buildProgram,
+  constant,
+  type FunctionBuilder,
+} from '../../src/mil/builder.js'
+import type { Var } from '../../src/mil/program.js'
 import { tensor } from '../../src/mil/types.js'
 import { createState, loadFunction } from '../../src/runtime/executor.js'
 import { nativeKernels } from '../../src/runtime/native.js'
@@ -13,6 +19,13 @@ import { liveColumns } from '../../src/runtime/fuse-attention.js'
 import type { Tensor } from '../../src/runtime/tensor.js'
 import { stridedScatter } from '../../src/runtime/kernels/strided.js'
 import { f32, i32, iota, twoLayers } from './helpers.js'
+
+/** Row `row` of x [·, 3] (kept 2-D), its slice bounds computed from `row` at run time. */
+function rowAt(b: FunctionBuilder, x: Var, row: Var) {
+  const begin = b.concat({ values: [row, [0]], axis: 0 })
+  const end = b.concat({ values: [b.add({ x: row, y: [1] }), [3]], axis: 0 })
+  return b.slice_by_index({ x, begin, end })
+}
 
 const skip = !nativeKernels() && 'needs the native kernels'
 const bits = (r: Record<string, Tensor>) =>
@@ -72,9 +85,7 @@ test(
     const fn = buildFunction(
       { name: 'main', inputs: { x: tensor('fp32', [4, 3]), pos: tensor('int32', [1]) } },
       (b, { x, pos }) => {
-        const begin = b.concat({ values: [pos, [0]], axis: 0 })
-        const end = b.concat({ values: [b.add({ x: pos, y: [1] }), [3]], axis: 0 })
-        return { row: b.mul({ x: b.slice_by_index({ x, begin, end }), y: 2 }) }
+        return { row: b.mul({ x: rowAt(b, x, pos), y: 2 }) }
       },
     )
     const exe = loadFunction(buildProgram([fn]))
@@ -205,9 +216,7 @@ test(
       (b, { x, pos }) => {
         const y = b.mul({ x, y: 2 }) // native
         const row = b.mul({ x: pos, y: [1] }) // integer mul: computed in JavaScript, live
-        const begin = b.concat({ values: [row, [0]], axis: 0 })
-        const end = b.concat({ values: [b.add({ x: row, y: [1] }), [3]], axis: 0 })
-        return { out: b.slice_by_index({ x: y, begin, end }) }
+        return { out: rowAt(b, y, row) }
       },
     )
     const exe = loadFunction(buildProgram([fn]))
