@@ -188,7 +188,6 @@ test('writing a 256 MiB blob in chunks does not buffer it', () => {
   const n = 64
   const before = process.memoryUsage().rss
   const w = BlobWriter.open(path)
-  const t0 = performance.now()
   w.appendChunks(
     'uint8',
     chunk.length * n,
@@ -197,7 +196,6 @@ test('writing a 256 MiB blob in chunks does not buffer it', () => {
     })(),
   )
   w.close()
-  const ms = performance.now() - t0
   const grew = process.memoryUsage().rss - before
   assert.equal(statSync(path).size, 128 + chunk.length * n)
   assert.ok(grew < 64 << 20, `RSS grew by ${grew} bytes`)
@@ -205,7 +203,6 @@ test('writing a 256 MiB blob in chunks does not buffer it', () => {
   assert.equal(r.info(64).elementCount, chunk.length * n)
   r.close()
   rmSync(path)
-  assert.ok(ms < 30_000, `${ms} ms`)
 })
 
 // ---- real files ----

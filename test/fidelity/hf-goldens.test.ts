@@ -7,7 +7,7 @@ import { createHash } from 'node:crypto'
 import { mkdtempSync, readFileSync, rmSync } from 'node:fs'
 import { tmpdir } from 'node:os'
 import { join } from 'node:path'
-import { agreement, describe } from './metrics.js'
+import { agreement, decisiveMismatches, describe, nearTieMargin } from './metrics.js'
 import { convertForTest, logitsByInfer, logitsByPrefill, openParts } from './parts.js'
 
 const ROOT = join(import.meta.dirname, '../..')
@@ -35,14 +35,15 @@ function goldenLogits(name: string): Float32Array[] {
 /**
  * fp16 tolerance: activations and weights in fp16 carry ~1e-3 relative error per op, so logits
  * may differ by a few thousandths of their own scale (measured: up to 3.0e-3; a missing
- * llama3 rope scaling gives 0.2). Also the argmax must agree everywhere.
+ * llama3 rope scaling gives 0.2). Also the argmax must agree wherever the reference's top-2
+ * margin is wider than twice our largest deviation (random tiny models have near-ties).
  */
 const RELATIVE_TOLERANCE = 6e-3
 const MAX_KL = 2e-4
 
 function checkClose(label: string, ref: Float32Array[], got: Float32Array[]) {
   const a = agreement(ref, got)
-  console.log(describe(label, a))
+  let maxDev = 0
   ref.forEach((r, p) => {
     let scale = 0
     let worst = 0
@@ -54,9 +55,35 @@ function checkClose(label: string, ref: Float32Array[], got: Float32Array[]) {
       worst <= RELATIVE_TOLERANCE * scale,
       `${label} position ${p}: max |Δ| ${worst} > ${RELATIVE_TOLERANCE} × max |logit| ${scale}`,
     )
+    maxDev = Math.max(maxDev, worst)
   })
-  assert.equal(a.top1, 1, `${label}: argmax agrees at every position`)
+  const margin = nearTieMargin(maxDev, 0)
+  const top2 = ref.map(topTwo)
+  const gaps = top2.map(([a, b]) => a.value - b.value)
+  const flips = decisiveMismatches(
+    top2.map(([a]) => a.index),
+    gaps,
+    got,
+    margin,
+  )
+  console.log(
+    `${describe(label, a)}; near-ties below ${margin.toFixed(3)}: ${gaps.filter((x) => x < margin).length}`,
+  )
+  assert.deepEqual(flips, [], `${label}: argmax agrees wherever the reference is decisive`)
   assert.ok(a.maxKl <= MAX_KL, `${label}: KL ${a.maxKl} <= ${MAX_KL}`)
+}
+
+/** The best and second-best (index, value) of a logit vector. */
+function topTwo(
+  x: Float32Array,
+): [{ index: number; value: number }, { index: number; value: number }] {
+  let a = { index: -1, value: -Infinity }
+  let b = { index: -1, value: -Infinity }
+  x.forEach((value, index) => {
+    if (value > a.value) [a, b] = [{ index, value }, a]
+    else if (value > b.value) b = { index, value }
+  })
+  return [a, b]
 }
 
 // Chunk counts vary so one, two and three chunks (one layer each) all chain the shared state.

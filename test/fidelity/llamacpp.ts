@@ -46,6 +46,25 @@ interface NodeLlamaCpp {
 
 const MODULE = 'node-llama-cpp'
 
+/** The context options shared by both runs; `longest` tokens must fit. */
+function contextOptions(longest: number) {
+  return {
+    contextSize: 2 ** Math.ceil(Math.log2(longest + 1)),
+    batchSize: 512,
+    // One thread: llama.cpp's threads spin while they wait, and on two shared cores (our
+    // workers run meanwhile) two of them made decoding ten times slower.
+    threads: 1,
+    sequences: 1,
+  }
+}
+
+function fullLogits(r: { logits?: Map<number, number> } | undefined, vocabSize: number) {
+  if (!r?.logits) throw new Error('llama.cpp returned no logits')
+  const full = new Float32Array(vocabSize)
+  for (const [t, v] of r.logits) full[t] = v
+  return full
+}
+
 async function loadLlama(): Promise<Llama> {
   const { getLlama, LlamaLogLevel } = (await import(MODULE)) as NodeLlamaCpp
   // The prebuilt CPU binary from npm only: never download or build llama.cpp.
@@ -75,14 +94,7 @@ export async function llamaCppGreedy(
   const llama = await loadLlama()
   const model = await llama.loadModel({ modelPath: gguf, gpuLayers: 0 })
   const longest = Math.max(...prompts.map((p) => p.ids.length)) + steps
-  const context = await model.createContext({
-    contextSize: 2 ** Math.ceil(Math.log2(longest + 1)),
-    batchSize: 512,
-    // One thread: llama.cpp's threads spin while they wait, and on two shared cores (our
-    // workers run meanwhile) two of them made decoding ten times slower.
-    threads: 1,
-    sequences: 1,
-  })
+  const context = await model.createContext(contextOptions(longest))
   const runs: LlamaCppRun[] = []
   try {
     const seq = context.getSequence()
@@ -96,11 +108,9 @@ export async function llamaCppGreedy(
       for (let i = 0; i < steps; i++) {
         const out = await seq.controlledEvaluate(input)
         const r = out[out.length - 1]?.next
-        if (r?.token == null || !r.logits) throw new Error('llama.cpp returned no token/logits')
-        const full = new Float32Array(vocabSize)
-        for (const [t, v] of r.logits) full[t] = v
+        if (r?.token == null) throw new Error('llama.cpp returned no token')
         tokens.push(r.token)
-        logits.push(full)
+        logits.push(fullLogits(r, vocabSize))
         input = [[r.token, { generateNext: next }]]
       }
       runs.push({ promptTokens: model.tokenize(p.text, true), tokens, logits })
@@ -110,4 +120,53 @@ export async function llamaCppGreedy(
     await model.dispose()
   }
   return runs
+}
+
+/** What llama.cpp computed for one prompt with a forced continuation. */
+export interface LlamaCppForced {
+  /** llama.cpp's tokenization of the prompt text (special tokens parsed). */
+  promptTokens: number[]
+  /** logits[i]: after the prompt and forced[0..i), so they predict forced[i]. */
+  logits: Float32Array[]
+}
+
+/**
+ * Teacher forcing: feeds each prompt (token ids, as they are) and its forced continuation in one
+ * evaluation and returns llama.cpp's logits at every forced position. Unlike a free greedy run,
+ * every position sees the same prefix as the reference, so a near-tie that llama.cpp's
+ * CPU-dependent kernels flip changes one position, not everything after it.
+ */
+export async function llamaCppForced(
+  gguf: string,
+  jobs: { text: string; ids: readonly number[]; forced: readonly number[] }[],
+  vocabSize: number,
+): Promise<LlamaCppForced[]> {
+  const llama = await loadLlama()
+  const model = await llama.loadModel({ modelPath: gguf, gpuLayers: 0 })
+  const longest = Math.max(...jobs.map((j) => j.ids.length + j.forced.length))
+  const context = await model.createContext(contextOptions(longest))
+  const out: LlamaCppForced[] = []
+  try {
+    const seq = context.getSequence()
+    const next: NextOptions = { token: true, logits: true, options: { temperature: 0 } }
+    for (const j of jobs) {
+      await seq.clearHistory()
+      // The logits that predict forced[i] come after the prompt's last token and forced[0..i).
+      const tail = [...j.ids.slice(-1), ...j.forced.slice(0, -1)]
+      const input: EvalItem[] = [
+        ...j.ids.slice(0, -1),
+        ...tail.map((t): EvalItem => [t, { generateNext: next }]),
+      ]
+      const res = await seq.controlledEvaluate(input)
+      const logits = res.slice(j.ids.length - 1).map((r) => fullLogits(r?.next, vocabSize))
+      if (logits.length !== j.forced.length) {
+        throw new Error(`llama.cpp returned ${logits.length} of ${j.forced.length} positions`)
+      }
+      out.push({ promptTokens: model.tokenize(j.text, true), logits })
+    }
+  } finally {
+    await context.dispose()
+    await model.dispose()
+  }
+  return out
 }

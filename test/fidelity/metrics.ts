@@ -91,3 +91,33 @@ export function describe(label: string, a: Agreement): string {
     `max ${a.maxKl.toExponential(2)}`
   )
 }
+
+/**
+ * The near-tie margin for a side whose logits stray up to `maxDev` from the reference's: two
+ * logits each off by maxDev can swap when they are up to 2·maxDev apart. `floor` is the margin
+ * under which a real model's reference is itself a coin toss (0.1 logits; tiny random models,
+ * whose logits are small, pass 0).
+ */
+export function nearTieMargin(maxDev: number, floor = 0.1): number {
+  return Math.max(2 * maxDev, floor)
+}
+
+/**
+ * Teacher-forced positions where `logits` picks another token than the reference although the
+ * reference's top-2 margin there is at least `margin`: a flip there is a real disagreement, while
+ * a near-tie below the margin may flip with roundings both sides are allowed.
+ */
+export function decisiveMismatches(
+  refTokens: readonly number[],
+  refGaps: readonly number[],
+  logits: readonly ArrayLike<number>[],
+  margin: number,
+): number[] {
+  return logits.flatMap((l, i) => (refGaps[i] >= margin && argmax(l) !== refTokens[i] ? [i] : []))
+}
+
+/** How many forced tokens `logits` reproduces before its first flip (its greedy prefix). */
+export function greedyPrefix(refTokens: readonly number[], logits: readonly ArrayLike<number>[]) {
+  const k = logits.findIndex((l, i) => argmax(l) !== refTokens[i])
+  return k < 0 ? logits.length : k
+}
