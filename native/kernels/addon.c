@@ -708,13 +708,19 @@ static napi_value SetThreads(napi_env env, napi_callback_info info) {
 }
 
 NAPI_MODULE_INIT() {
+  // `kernels` names them: the ones a tape may hold, and the calls a recording logs
+  napi_value names;
+  if (napi_create_array_with_length(env, N_KERNELS, &names) != napi_ok) return NULL;
   for (size_t i = 0; i < N_KERNELS; i++) {
-    napi_value f;
+    napi_value f, name;
     if (napi_create_function(env, KERNELS[i].name, NAPI_AUTO_LENGTH, Direct, (void *)i, &f) !=
             napi_ok ||
-        napi_set_named_property(env, exports, KERNELS[i].name, f) != napi_ok)
+        napi_set_named_property(env, exports, KERNELS[i].name, f) != napi_ok ||
+        napi_create_string_utf8(env, KERNELS[i].name, NAPI_AUTO_LENGTH, &name) != napi_ok ||
+        napi_set_element(env, names, (uint32_t)i, name) != napi_ok)
       return NULL;
   }
+  if (napi_set_named_property(env, exports, "kernels", names) != napi_ok) return NULL;
   static const struct {
     const char *name;
     napi_callback fn;

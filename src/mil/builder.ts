@@ -10,8 +10,9 @@ import {
   type OpResult,
   type OpSpec,
 } from './op-spec.js'
-import { OPS, isConstexprType, type OpType } from './ops/index.js'
+import { OPS, type OpType } from './ops/index.js'
 import {
+  isConstProducer,
   Var,
   type Block,
   type Flexibility,
@@ -278,10 +279,7 @@ export class FunctionBuilder {
   }
 }
 
-function isConstVar(v: Var): boolean {
-  const p = v.producer
-  return !!p && (p.type === 'const' || isConstexprType(p.type))
-}
+const isConstVar = (v: Var): boolean => isConstProducer(v.producer)
 
 function literalValue(lit: Literal, dtype?: DType): TensorValue {
   if (isTensorValue(lit)) return lit

@@ -1,7 +1,7 @@
 // How an op is declared: one typed spec per op (inputs with type domains, const-ness, defaults,
 // type inference). The builder's methods, the proto writer/reader and the printer all read specs.
 import { AnemllError } from '../util/errors.js'
-import { tensorTypeOf, type Var } from './program.js'
+import { isConstProducer, tensorTypeOf, type Var } from './program.js'
 import {
   shapeToString,
   type Dim,
@@ -131,8 +131,7 @@ export class InferCtx {
 
   /** True when the input is produced by `const` or a constexpr op. */
   isConst(p: string): boolean {
-    const op = this.var(p).producer
-    return !!op && (op.type === 'const' || op.type.startsWith('constexpr_'))
+    return isConstProducer(this.var(p).producer)
   }
 
   /** The numeric value of a constant input, or undefined when it is computed at run time. */

@@ -5,6 +5,7 @@
 // write_state + read_state pair (§5.4, §5.5). parse.ts reads it back.
 import { lookupOp } from './ops/index.js'
 import {
+  isConstexprType,
   walkOps,
   type Block,
   type MilFunction,
@@ -90,7 +91,7 @@ class FunctionPrinter {
       return
     }
     if (op.type === 'coreml_update_state') return this.stateUpdate(op, pad)
-    const constexpr = op.type.startsWith('constexpr_')
+    const constexpr = isConstexprType(op.type)
     const spec = lookupOp(op.type, this.fn.opset)
     // Opaque constexprs follow the rule of their era: attributes before the iOS18 opset.
     const attrStyle = spec
@@ -137,9 +138,7 @@ class FunctionPrinter {
   inlined(op: Operation): boolean {
     const v = op.outputs[0]
     const users = this.#consumers.get(v)
-    return (
-      !!users && !this.#blockOutputs.has(v) && users.every((u) => u.type.startsWith('constexpr_'))
-    )
+    return !!users && !this.#blockOutputs.has(v) && users.every((u) => isConstexprType(u.type))
   }
 
   ref(v: Var, inConstexpr: boolean): string {

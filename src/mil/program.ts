@@ -14,6 +14,16 @@ export class Var {
   ) {}
 }
 
+/**
+ * constexpr ops (MIL's naming rule, which also covers opaque ones from newer opsets; the op
+ * table's `constexpr` flags agree, op-spec test): compile-time ops whose output is a constant.
+ */
+export const isConstexprType = (type: string): boolean => type.startsWith('constexpr_')
+
+/** True for `const` and constexpr ops: their outputs are constants. */
+export const isConstProducer = (op: Operation | undefined): boolean =>
+  !!op && (op.type === 'const' || isConstexprType(op.type))
+
 /** A parameter binds one var, or several for variadic (tuple) parameters such as concat.values. */
 export type OpInput = Var | readonly Var[]
 

@@ -1,6 +1,12 @@
 // What `anemll inspect` reports about a model: its interface, op histogram, and where the weight
 // bytes go (by dtype, and by how they are compressed).
-import { walkOps, type MilFunction, type Operation, type Var } from '../mil/program.js'
+import {
+  isConstexprType,
+  walkOps,
+  type MilFunction,
+  type Operation,
+  type Var,
+} from '../mil/program.js'
 import { DTYPES, numel } from '../mil/types.js'
 import { isLazy } from '../mil/value.js'
 import type { CoreMLModel, ModelMetadata } from './model.js'
@@ -25,7 +31,7 @@ export interface ModelSummary {
 
 /** How a constant is compressed, judged by the constexpr op that consumes it. */
 function compression(v: Var, consumers: Map<Var, Operation[]>): string {
-  const c = (consumers.get(v) ?? []).find((op) => op.type.startsWith('constexpr_'))
+  const c = (consumers.get(v) ?? []).find((op) => isConstexprType(op.type))
   if (!c) return 'dense'
   switch (c.type) {
     case 'constexpr_lut_to_dense': {

@@ -17,7 +17,13 @@ import {
   type Value as PbValue,
 } from '../formats/proto/index.js'
 import { lookupOp } from '../mil/ops/index.js'
-import type { Block, MilFunction, Operation, Var } from '../mil/program.js'
+import {
+  isConstexprType,
+  type Block,
+  type MilFunction,
+  type Operation,
+  type Var,
+} from '../mil/program.js'
 import { DTYPES, isSubByte, numel, OPSETS } from '../mil/types.js'
 import type { TensorValue } from '../mil/value.js'
 import { describeModel } from './describe.js'
@@ -73,7 +79,7 @@ class FunctionWriter {
   inlined(v: Var): boolean {
     if (v.producer?.type !== 'const') return false
     const uses = this.#uses.get(v) ?? []
-    return uses.length > 0 && uses.every((u) => u !== OUTPUT && u.type.startsWith('constexpr_'))
+    return uses.length > 0 && uses.every((u) => u !== OUTPUT && isConstexprType(u.type))
   }
 
   block(b: Block) {
@@ -113,7 +119,7 @@ class FunctionWriter {
       return used ? [write, read] : [write]
     }
     const spec = lookupOp(op.type, this.fn.opset)
-    const constexpr = op.type.startsWith('constexpr_')
+    const constexpr = isConstexprType(op.type)
     const inputs: Record<string, Argument> = {}
     const attributes: Record<string, PbValue> = name(op.name)
     for (const [param, arg] of Object.entries(op.inputs)) {

@@ -10,10 +10,9 @@
 // them; function outputs count as used at the end) must come before the state's next mutation
 // (a write, or an in-place slice_update of a later chain). Sets that break this fall back to
 // copies, which only removes mutations, so the check repeats until nothing changes.
-import { VIEW_OPS as VIEWS } from './kernels/index.js'
 import type { Step } from './plan.js'
 
-const WRITES = new Set(['write_state', 'coreml_update_state'])
+const writes = (st: Step) => st.row.state === 'write'
 
 interface AliasSet {
   readonly state: string
@@ -58,7 +57,7 @@ export function planStateAliases(steps: Step[], outputs: readonly number[]): voi
     const chain: number[] = []
     for (;;) {
       const r = readers.get(cur) ?? []
-      const w = r.find((j) => j < END && WRITES.has(type(j)) && touches(j))
+      const w = r.find((j) => j < END && writes(steps[j]) && touches(j))
       const data = w === undefined ? undefined : (steps[w].args.data ?? steps[w].args.value)
       if (w !== undefined && data === cur && chain.length > 0) {
         const between = steps.slice(i + 1, w).some((s, k) => touches(i + 1 + k))
@@ -102,13 +101,14 @@ export function planStateAliases(steps: Step[], outputs: readonly number[]): voi
   }
 }
 
-/** Outputs of view ops (reshape, expand_dims, squeeze, contiguous slices) share their input's buffer. */
+/** Outputs of ops that may be views (the kernel table's `view` rows) share their input's buffer. */
 function addViews(steps: Step[], readers: Map<number, number[]>, slots: Set<number>) {
   const todo = [...slots]
   while (todo.length) {
     const s = todo.pop()!
     for (const j of readers.get(s) ?? []) {
-      if (j >= steps.length || !VIEWS.has(steps[j].call.op.type) || steps[j].args.x !== s) continue
+      const view = j < steps.length ? steps[j].row.view : undefined
+      if (!view?.some((p) => steps[j].args[p] === s)) continue
       const o = steps[j].outputs[0]
       if (!slots.has(o)) {
         slots.add(o)
@@ -122,7 +122,7 @@ function addViews(steps: Step[], readers: Map<number, number[]>, slots: Set<numb
 function nextMutation(steps: Step[], sets: AliasSet[], state: string, after: number): number {
   let next = steps.length + 1
   for (let j = after + 1; j < steps.length; j++) {
-    if (WRITES.has(steps[j].call.op.type) && stateOf(steps[j]) === state) {
+    if (writes(steps[j]) && stateOf(steps[j]) === state) {
       next = j
       break
     }

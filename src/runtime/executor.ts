@@ -213,7 +213,7 @@ export class Executable {
     try {
       tape.replay((call, step) => {
         const t0 = PROFILE ? performance.now() : 0
-        const outs = this.#finish(call, step.kernel(call), step.round)
+        const outs = this.#finish(call, step.row.run(call), step.round)
         if (PROFILE) profileAdd(`live ${call.op.type}`, t0, outs)
         return outs
       })
@@ -336,7 +336,7 @@ export class Executable {
       bindArgs(st, vals)
       call.inPlace = st.plannedInPlace || (st.mayUpdate && canUpdateInPlace(st, refs, pool))
       const t0 = PROFILE ? performance.now() : 0
-      const exec = () => this.#finish(call, st.kernel(call), st.round)
+      const exec = () => this.#finish(call, st.row.run(call), st.round)
       const outs = wrap ? wrap(st, exec) : exec()
       if (PROFILE) profileAdd(call.op.type, t0, outs)
       for (let j = 0; j < outs.length; j++) {

@@ -12,7 +12,7 @@
 //
 // Only chains whose intermediate vars are fp16, read by the chain alone, and of static shape fuse.
 import type { Operation, Var } from '../mil/program.js'
-import { FUSED_ATTENTION, matchAttention, maskedAttention } from './fuse-attention.js'
+import { matchAttention } from './fuse-attention.js'
 import {
   axisIn,
   fp16,
@@ -222,7 +222,7 @@ function tableFor(t: Var, x: readonly number[]) {
 type F32 = Float32Array
 
 /** layer_norm over [h, −h] along the axis, its first half, times the weight (fp16 between). */
-const rmsNormPair: Kernel = (k) => {
+export const rmsNormPair: Kernel = (k) => {
   const x = k.in('x')
   const w = k.in('weight').data
   const shape = x.shape
@@ -290,7 +290,7 @@ export function rmsBlock(
 }
 
 /** x·cos + rotate_half(x)·sin, each product rounded to fp16 as its own op would be. */
-const rotateHalf: Kernel = (k) => {
+export const rotateHalf: Kernel = (k) => {
   const x = k.in('x').data
   const cos = k.in('cos').data
   const sin = k.in('sin').data
@@ -329,10 +329,4 @@ function rotate(xd: F32, cos: F32, sin: F32, od: F32, D: number, a: F32, b: F32)
   roundHalfInPlace(a)
   roundHalfInPlace(b)
   for (let i = 0; i < N; i++) od[i] = a[i] + b[i]
-}
-
-export const FUSED_KERNELS: Readonly<Record<string, Kernel>> = {
-  [FUSED_RMS_NORM]: rmsNormPair,
-  [FUSED_ROTATE_HALF]: rotateHalf,
-  [FUSED_ATTENTION]: maskedAttention,
 }

@@ -24,6 +24,20 @@ test('the native kernels are built in CI', { skip: !process.env.CI }, () => {
   assert.ok(native, 'CI builds native/kernels: node native/build.mjs --strict')
 })
 
+test(
+  "the addon's `kernels` names each of its kernel functions once, and nothing else",
+  { skip },
+  () => {
+    const k = native as unknown as Record<string, unknown>
+    const fns = Object.keys(k).filter((n) => typeof k[n] === 'function')
+    // the four that run or describe kernels rather than compute
+    const control = ['tapeCreate', 'tapeRun', 'info', 'setThreads']
+    assert.deepEqual([...native!.kernels].sort(), fns.filter((n) => !control.includes(n)).sort())
+    // a tape accepts every one of them by name (a wrong name is refused)
+    assert.throws(() => native!.tapeCreate([['noSuchKernel']]), /unknown kernel/)
+  },
+)
+
 /** A deterministic pseudo-random stream in [-1, 1). */
 function rng(seed: number) {
   let s = seed >>> 0 || 1

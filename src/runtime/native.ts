@@ -132,28 +132,13 @@ export interface NativeKernels {
   /** Runs a tape's calls in order. */
   tapeRun(tape: NativeTape): void
   info(): { isa: string; threads: number }
+  /** The names of the kernel functions above (the addon's table): what a tape may hold. */
+  readonly kernels: readonly string[]
   setThreads(n: number): number
 }
 
 /** An opaque handle to a native tape. */
 export type NativeTape = { readonly __nativeTape: unique symbol }
-
-/** Kernels a tape may hold: the ones that only compute (tapeCreate and the rest excluded). */
-const TAPEABLE = [
-  'gemm',
-  'hgemm',
-  'lutGemm',
-  'binary',
-  'silu',
-  'softmax',
-  'rmsPair',
-  'rope',
-  'transpose',
-  'roundHalf',
-  'attention',
-  'sliceWrite',
-  'copy',
-] as const
 
 let recordTo: ((call: unknown[]) => void) | undefined
 let jsWork = false
@@ -180,8 +165,8 @@ export function nativeFor(n: number, min: number): NativeKernels | undefined {
 /** The addon with each computing kernel's calls reported to recordTo before they run. */
 function recording(k: NativeKernels): NativeKernels {
   const r = { ...k }
-  for (const name of TAPEABLE) {
-    const f = k[name] as (...a: unknown[]) => void
+  for (const name of k.kernels) {
+    const f = (k as unknown as Record<string, (...a: unknown[]) => void>)[name]
     ;(r as Record<string, unknown>)[name] = (...args: unknown[]) => {
       recordTo?.([name, ...args])
       f(...args)

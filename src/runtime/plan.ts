@@ -2,20 +2,20 @@
 // removal, constant folding (const and constexpr values, then every pure op whose inputs are all
 // constant), a slot per runtime var with the step after which it dies, and the KV-cache fast path
 // (alias.ts: read_state → slice_update → write on the state's own buffer, no copies).
-import { isConstexprType } from '../mil/ops/index.js'
-import type { MilFunction, Operation, Var } from '../mil/program.js'
+import { isConstProducer, type MilFunction, type Operation, type Var } from '../mil/program.js'
 import { planStateAliases } from './alias.js'
 import { Call } from './call.js'
 import { constTensor, type ConstCache } from './consts.js'
-import { FUSED_KERNELS, fuseOps } from './fuse.js'
-import { UnsupportedOpError } from './kernel.js'
-import { EXACT_OPS, EXTRA_KERNELS, KERNELS, VIEW_OPS } from './kernels/index.js'
+import { fuseOps } from './fuse.js'
+import { UnsupportedOpError, type Kernel } from './kernel.js'
+import { kernelRow, type KernelRow } from './kernels/index.js'
 import { isFloatDType, runtimeDType, type RuntimeDType, type Tensor } from './tensor.js'
 import { topoOrder } from './topo.js'
 
 export interface Step {
   readonly call: Call
-  readonly kernel: (typeof KERNELS)[string]
+  /** The op type's row of the kernel table. */
+  readonly row: KernelRow
   /** Parameter → slot (an array for variadic parameters). */
   readonly args: Readonly<Record<string, number | readonly number[]>>
   /** The same as two parallel lists, for the run loop. */
@@ -46,9 +46,6 @@ export interface Plan {
   readonly names: readonly string[]
 }
 
-const STATEFUL = new Set(['read_state', 'write_state', 'coreml_update_state'])
-const WRITES = new Set(['write_state', 'coreml_update_state'])
-
 const argVars = (op: Operation): Var[] => Object.values(op.inputs).flat() as Var[]
 const isState = (v: Var) => v.type.kind === 'state'
 
@@ -67,7 +64,7 @@ export interface PlanOptions {
   /** Replace fp16 op chains by fused ops with identical results (fuse.ts); off in strict mode. */
   readonly fuse?: boolean
   /** Runs a folded op at load (the executor's post-processing included). */
-  readonly fold: (call: Call, kernel: (typeof KERNELS)[string], round: boolean[]) => Tensor[]
+  readonly fold: (call: Call, kernel: Kernel, round: boolean[]) => Tensor[]
 }
 
 export function planFunction(fn: MilFunction, opts: PlanOptions): Plan {
@@ -77,7 +74,7 @@ export function planFunction(fn: MilFunction, opts: PlanOptions): Plan {
   const live: Operation[] = []
   for (let i = ops.length - 1; i >= 0; i--) {
     const op = ops[i]
-    if (!WRITES.has(op.type) && !op.outputs.some((v) => needed.has(v))) continue
+    if (kernelRow(op.type)?.state !== 'write' && !op.outputs.some((v) => needed.has(v))) continue
     live.push(op)
     for (const v of argVars(op)) needed.add(v)
   }
@@ -96,8 +93,7 @@ export function planFunction(fn: MilFunction, opts: PlanOptions): Plan {
   }
   const consts = new Map<Var, Tensor>()
   const constOf = (v: Var): Tensor | undefined => {
-    const op = v.producer
-    if (!op || (op.type !== 'const' && !isConstexprType(op.type))) return consts.get(v)
+    if (!isConstProducer(v.producer)) return consts.get(v)
     let t = consts.get(v)
     if (!t) consts.set(v, (t = constTensor(v, opts.cache, opts.strictFp16, !opts.denseWeights)))
     return t
@@ -109,16 +105,11 @@ export function planFunction(fn: MilFunction, opts: PlanOptions): Plan {
   const steps: Step[] = []
   const ops2 = opts.fuse && !opts.strictFp16 ? fuseOps(live, fn.block.outputs, constOf) : live
   for (const op of ops2) {
-    if (op.type === 'const' || isConstexprType(op.type)) continue
+    if (isConstProducer(op)) continue
     const name = op.outputs[0]?.name ?? op.name
-    // opaque ops (outside the op table) run when an extra kernel knows them
-    const table = Object.hasOwn(FUSED_KERNELS, op.type)
-      ? FUSED_KERNELS
-      : op.opaque
-        ? EXTRA_KERNELS
-        : KERNELS
-    const kernel = Object.hasOwn(table, op.type) ? table[op.type] : undefined
-    if (!kernel || op.blocks.length)
+    // opaque ops (outside the op table) run when a row for them knows them
+    const row = kernelRow(op.type)
+    if (!row || op.blocks.length)
       throw new UnsupportedOpError(
         op.type,
         name,
@@ -135,22 +126,18 @@ export function planFunction(fn: MilFunction, opts: PlanOptions): Plan {
     )
     const round = op.outputs.map((v, i) => {
       const dt = call.outDTypes[i]
-      if (opts.strictFp16)
-        return isFloatDType(dt) && !VIEW_OPS.has(op.type) && !STATEFUL.has(op.type)
-      return dt === 'fp16' && !EXACT_OPS.has(op.type)
+      if (opts.strictFp16) return isFloatDType(dt) && !row.view && !row.state
+      return dt === 'fp16' && !row.exact
     })
     const inputs = Object.entries(op.inputs).filter(([p]) => !(p in stateNames))
-    if (
-      !STATEFUL.has(op.type) &&
-      inputs.every(([, x]) => [x].flat().every((v) => constOf(v as Var)))
-    ) {
+    if (!row.state && inputs.every(([, x]) => [x].flat().every((v) => constOf(v as Var)))) {
       call.args = Object.fromEntries(
         inputs.map(([p, x]) => [
           p,
           Array.isArray(x) ? x.map((v) => constOf(v)!) : constOf(x as Var)!,
         ]),
       )
-      opts.fold(call, kernel, round).forEach((t, i) => consts.set(op.outputs[i], t))
+      opts.fold(call, row.run, round).forEach((t, i) => consts.set(op.outputs[i], t))
       continue
     }
     const args: Record<string, number | number[]> = {}
@@ -166,7 +153,7 @@ export function planFunction(fn: MilFunction, opts: PlanOptions): Plan {
     const outputs = op.outputs.length ? op.outputs.map(slotOf) : [-1]
     steps.push({
       call,
-      kernel,
+      row,
       args,
       params: Object.keys(args),
       slots: Object.values(args),

@@ -26,49 +26,6 @@ import {
   type Tensor,
 } from './tensor.js'
 
-/** Ops whose kernels do all their work in native calls when these are taken (nativeFor). */
-const NATIVE_OPS: ReadonlySet<string> = new Set([
-  'conv',
-  'linear',
-  'add',
-  'sub',
-  'mul',
-  'real_div',
-  'silu',
-  'softmax',
-  'anemll.rms_norm_pair',
-  'anemll.rotate_half',
-  'transpose',
-  'slice_update',
-  'concat',
-  'anemll.masked_attention',
-])
-
-/** Params a native op's calls read when they run (not fixed by the recording). */
-const RUNTIME_PARAMS: Readonly<Record<string, readonly string[]>> = {
-  slice_update: ['begin', 'end'],
-  // integer data (index math): the native calls read it, the kernels only its shape
-  concat: ['values'],
-  add: ['x', 'y'],
-  sub: ['x', 'y'],
-}
-
-/**
- * Ops that may return views of their inputs (or of a state) without computing anything, with
- * the params that carry the data: the others (shape, perm, begin, ...) must be constants, or
- * the view taken when recording could be the wrong one later.
- */
-const VIEW_OPS: ReadonlyMap<string, readonly string[]> = new Map([
-  ['reshape', ['x']],
-  ['expand_dims', ['x']],
-  ['squeeze', ['x']],
-  ['slice_by_index', ['x']],
-  ['slice_by_size', ['x']],
-  ['transpose', ['x']],
-  ['read_state', ['input']],
-  ['coreml_update_state', ['state', 'value']],
-])
-
 /** A live op: its call and what it was bound to, allocated and returned when recorded. */
 interface LiveOp {
   readonly step: Step
@@ -138,27 +95,26 @@ export class Tape {
       pending = []
     }
     for (const op of ops) {
-      const type = op.step.call.op.type
+      const { native, view } = op.step.row
       // a kernel reads its integer params (perm, pads, axes) in JavaScript: fixed only if constant
-      const runtime = RUNTIME_PARAMS[type] ?? []
       const intsFixed = Object.entries(op.step.call.args).every(
         ([p, v]) =>
-          runtime.includes(p) ||
+          native?.runtime.includes(p) ||
           [v].flat().every((t) => !t || isFloatDType(t.dtype) || consts.has(t)),
       )
-      if (nk && op.calls.length && !op.jsWork && NATIVE_OPS.has(type) && intsFixed) {
+      if (nk && op.calls.length && !op.jsWork && native && intsFixed) {
         pending.push(...op.calls)
         this.counts.native++
         continue
       }
-      const data = VIEW_OPS.get(type)
+      // a view at offsets fixed by constants: nothing to redo
       if (
-        data &&
+        view &&
         !op.calls.length &&
         !op.jsWork &&
         op.outs.every((t) => op.inputBuffers.includes(bufferOf(t))) &&
         Object.entries(op.step.call.args).every(
-          ([p, v]) => data.includes(p) || [v].flat().every((t) => !t || consts.has(t)),
+          ([p, v]) => view.includes(p) || [v].flat().every((t) => !t || consts.has(t)),
         )
       ) {
         this.counts.view++

@@ -53,4 +53,4 @@ export function lookupOp(type: string, opset: Opset = 'ios18'): OpSpec | undefin
 /** All op types we know, for listings (`anemll inspect`, docs). */
 export const knownOpTypes = (): string[] => [...VARIANTS.keys(), 'const'].sort()
 
-export const isConstexprType = (type: string): boolean => type.startsWith('constexpr_')
+export { isConstexprType } from '../program.js'
