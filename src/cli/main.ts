@@ -5,6 +5,7 @@ import { chatCommand } from './commands/chat.js'
 import { compileCommand } from './commands/compile.js'
 import { convertCommand } from './commands/convert.js'
 import { demoCommand } from './commands/demo.js'
+import { evalCommand } from './commands/eval.js'
 import { inspectCommand } from './commands/inspect.js'
 import { lintCommand } from './commands/lint.js'
 import { runCommand } from './commands/run.js'
@@ -21,6 +22,7 @@ const COMMANDS: Command[] = [
   tokenizeCommand,
   runCommand,
   chatCommand,
+  evalCommand,
   demoCommand,
   // one entry per verb
 ]

@@ -5,7 +5,7 @@ import { join } from 'node:path'
 import { ChatTemplate, type ChatMessage } from '../tokenizer/chat-template.js'
 import { stopTokenIds } from '../tokenizer/stop-tokens.js'
 import { Tokenizer } from '../tokenizer/tokenizer.js'
-import { FormatError } from '../util/errors.js'
+import { FormatError, UsageError } from '../util/errors.js'
 import { KvCache, padThreshold } from './cache.js'
 import { generationLoop } from './loop.js'
 import { readMeta, type ModelMeta } from './meta.js'
@@ -163,6 +163,34 @@ export class Model {
       await cache.step(id)
     cache.reset()
     this.#idle.push(cache)
+  }
+
+  /**
+   * Teacher forcing: feeds `ids` one at a time from a fresh KV cache through `infer` and the LM
+   * head, and calls `each(i, logits)` with the logits after ids[0..i] (they predict ids[i + 1]).
+   * Every position gets its own LM-head call, so this costs one decode step per id. Needs a
+   * logits head and at most `context` ids.
+   */
+  forcedLogits(ids: readonly number[], each: (i: number, logits: Float32Array) => void): void {
+    if (this.#runner.argmax)
+      throw new UsageError(
+        `${this.meta.dir}: the LM head returns argmax ids, not logits; convert without --argmax to score it`,
+      )
+    if (ids.length > this.meta.context)
+      throw new RangeError(`${ids.length} ids do not fit the context of ${this.meta.context}`)
+    // an idle cache keeps its decode tape: windows after the first record nothing
+    const cache = this.#idle.pop() ?? this.newCache()
+    cache.reset()
+    try {
+      ids.forEach((id, i) => {
+        const out = this.#runner.infer(cache.state, id, i, true)
+        if (out.kind !== 'logits') throw new Error(`${this.meta.dir}: LM head gave no logits`)
+        each(i, out.logits)
+      })
+    } finally {
+      cache.reset()
+      this.#idle.push(cache)
+    }
   }
 
   /** Runs a generation to the end and returns its result. */
