@@ -83,6 +83,11 @@ export class Model {
     this.#padPrefill = padThreshold(opts.padPrefill, runner.batch)
   }
 
+  /** Parts found under another name than meta.yaml gives, one line each (for the user). */
+  get notes(): readonly string[] {
+    return this.#runner.notes ?? []
+  }
+
   /** The LM head returns argmax (greedy only). */
   get argmaxHead(): boolean {
     return this.#runner.argmax

@@ -179,3 +179,46 @@ test('parts resolve as .mlmodelc, then .mlpackage; the LUT-less embeddings fallb
     rmSync(dir, { recursive: true, force: true })
   }
 })
+
+test("a part missing under meta.yaml's name resolves to the one file of its role, else lists them", () => {
+  const dir = mkdtempSync(join(tmpdir(), 'anemll-meta-'))
+  try {
+    // as ANEMLL's generate_meta_yaml.py writes on Linux: compiled names that were never made, and
+    // lut_lmhead none for a LUT6 head
+    writeFileSync(
+      join(dir, 'meta.yaml'),
+      V035.replace('lm_head: llama_lm_head_lut6.mlmodelc', 'lm_head: llama_lm_head.mlmodelc'),
+    )
+    for (const f of [
+      'llama_embeddings.mlpackage',
+      'llama_lm_head_lut6.mlpackage',
+      'llama_FFN_PF_lut4_chunk_01of02.mlpackage',
+      'llama_FFN_PF_lut4_chunk_02of02.mlpackage',
+      'qwen_lm_head.mlpackage', // another prefix: not a candidate
+    ])
+      mkdirSync(join(dir, f))
+    const p = resolveParts(readMeta(dir))
+    assert.equal(p.kind === 'chunked' && p.lmHead, join(dir, 'llama_lm_head_lut6.mlpackage'))
+    assert.equal(p.notes.length, 1)
+    assert.match(
+      p.notes[0],
+      /meta\.yaml: LM head: neither llama_lm_head\.mlmodelc nor llama_lm_head\.mlpackage exists; using llama_lm_head_lut6\.mlpackage/,
+    )
+    // a compiled twin of the same part is the same candidate (.mlmodelc wins)
+    mkdirSync(join(dir, 'llama_lm_head_lut6.mlmodelc'))
+    const q = resolveParts(readMeta(dir))
+    assert.equal(q.kind === 'chunked' && q.lmHead, join(dir, 'llama_lm_head_lut6.mlmodelc'))
+    // two heads: ambiguous, both named
+    mkdirSync(join(dir, 'llama_lm_head_lut4.mlpackage'))
+    assert.throws(
+      () => resolveParts(readMeta(dir)),
+      (e: Error) =>
+        e instanceof FormatError &&
+        /2 files could be it: llama_lm_head_lut4\.mlpackage, llama_lm_head_lut6\.mlmodelc/.test(
+          e.message,
+        ),
+    )
+  } finally {
+    rmSync(dir, { recursive: true, force: true })
+  }
+})

@@ -1,8 +1,8 @@
 // meta.yaml → what the engine needs to drive a converted model (contract §1.9, 0.3.5 §1.6), and
 // the part files it names. Names resolve as ANEMLL's Python does: the name as written, then with
 // `.mlmodelc`, then `.mlpackage` (so a conversion made off a Mac, which has only packages, loads).
-import { existsSync, readFileSync, statSync } from 'node:fs'
-import { dirname, join, resolve } from 'node:path'
+import { existsSync, readdirSync, readFileSync, statSync } from 'node:fs'
+import { basename, dirname, join, resolve } from 'node:path'
 import { parse as parseYaml } from 'yaml'
 import { FormatError, UsageError } from '../util/errors.js'
 
@@ -38,9 +38,13 @@ export interface ModelMeta {
 }
 
 /** Absolute paths of the parts on disk. */
-export type PartPaths =
+export type PartPaths = (
   | { kind: 'chunked'; embeddings: string; lmHead: string; chunks: string[] }
   | { kind: 'monolithic'; model: string }
+) & {
+  /** One line per part found under another name than meta.yaml gives (see resolveParts). */
+  notes: string[]
+}
 
 const EXTENSIONS = ['.mlmodelc', '.mlpackage']
 
@@ -155,11 +159,54 @@ function findModel(dir: string, name: string): string | undefined {
   return undefined
 }
 
-function requireModel(meta: ModelMeta, name: string, what: string, alt?: string): string {
+/** What a part is, as a file-name pattern after the model prefix. */
+const ROLE_PATTERNS = {
+  embeddings: () => '_embeddings(_lut\\d+)?',
+  'LM head': () => '_lm_head(_lut\\d+)?',
+  'monolithic model': () => '_monolithic(_full)?(_lut\\d+)?',
+  chunk: (i: number, n: number) =>
+    `_FFN(_PF)?(_lut\\d+)?_chunk_${String(i).padStart(2, '0')}of${String(n).padStart(2, '0')}`,
+}
+
+/**
+ * The part files in `dir` (a .mlmodelc and a .mlpackage of one name count once, .mlmodelc
+ * preferred) whose names are the model prefix and the role's pattern.
+ */
+function candidates(dir: string, prefix: string, pattern: string): string[] {
+  const re = new RegExp(`^${prefix.replace(/[.*+?^${}()|[\]\\]/g, '\\$&')}${pattern}$`)
+  const bases = new Set<string>()
+  for (const f of existsSync(dir) ? readdirSync(dir) : []) {
+    const m = /^(.*)\.(mlmodelc|mlpackage)$/.exec(f)
+    if (m && re.test(m[1])) bases.add(m[1])
+  }
+  return [...bases].sort().map((b) => findModel(dir, b)!)
+}
+
+function requireModel(
+  meta: ModelMeta,
+  name: string,
+  what: string,
+  pattern: string,
+  notes: string[],
+  alt?: string,
+): string {
   const found = findModel(meta.dir, name) ?? (alt ? findModel(meta.dir, alt) : undefined)
   if (found) return found
   const base = name.replace(/\.(mlmodelc|mlpackage)$/, '')
-  throw new FormatError(meta.file, `${what}: neither ${base}.mlmodelc nor ${base}.mlpackage exists`)
+  const missing = `${what}: neither ${base}.mlmodelc nor ${base}.mlpackage exists`
+  // meta.yaml written before the parts were compiled, or with a LUT key that disagrees with the
+  // file (ANEMLL's generate_meta_yaml.py does both): one part of that role is unambiguous
+  const c = candidates(meta.dir, meta.prefix, pattern)
+  if (c.length === 1) {
+    notes.push(`${meta.file}: ${missing}; using ${basename(c[0])}, the one ${what} file there`)
+    return c[0]
+  }
+  throw new FormatError(
+    meta.file,
+    c.length
+      ? `${missing}, and ${c.length} files could be it: ${c.map((p) => basename(p)).join(', ')}`
+      : missing,
+  )
 }
 
 /** The file of chunk i (1-based): 0.3.5 names chunk 1 in `ffn`, 0.3.4 names none. */
@@ -174,15 +221,37 @@ export function chunkName(ffn: string, i: number, n: number): string {
 /** Finds every part file on disk. */
 export function resolveParts(meta: ModelMeta): PartPaths {
   const n = meta.names
-  if ('monolithic' in n)
-    return { kind: 'monolithic', model: requireModel(meta, n.monolithic, 'monolithic model') }
+  const notes: string[] = []
+  const R = ROLE_PATTERNS
+  if ('monolithic' in n) {
+    const what = 'monolithic model'
+    return {
+      kind: 'monolithic',
+      model: requireModel(meta, n.monolithic, what, R[what](), notes),
+      notes,
+    }
+  }
   return {
     kind: 'chunked',
     // Python's second pass: an embeddings name with a LUT suffix falls back to the plain one.
-    embeddings: requireModel(meta, n.embeddings, 'embeddings', n.embeddings.replace(/_lut\d+/, '')),
-    lmHead: requireModel(meta, n.lmHead, 'LM head'),
-    chunks: Array.from({ length: meta.chunks }, (_, i) =>
-      requireModel(meta, chunkName(n.ffn, i + 1, meta.chunks), `FFN chunk ${i + 1}`),
+    embeddings: requireModel(
+      meta,
+      n.embeddings,
+      'embeddings',
+      R.embeddings(),
+      notes,
+      n.embeddings.replace(/_lut\d+/, ''),
     ),
+    lmHead: requireModel(meta, n.lmHead, 'LM head', R['LM head'](), notes),
+    chunks: Array.from({ length: meta.chunks }, (_, i) =>
+      requireModel(
+        meta,
+        chunkName(n.ffn, i + 1, meta.chunks),
+        `FFN chunk ${i + 1}`,
+        R.chunk(i + 1, meta.chunks),
+        notes,
+      ),
+    ),
+    notes,
   }
 }

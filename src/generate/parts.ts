@@ -31,6 +31,8 @@ export interface Runner {
   readonly batch: number
   /** The LM head yields argmax results, not logits. */
   readonly argmax: boolean
+  /** Parts found under another name than meta.yaml gives, one line each (resolveParts). */
+  readonly notes?: readonly string[]
   /** A zero-filled KV cache for this model. */
   newState(): State
   /** Feeds exactly B tokens at positions start..start+B−1 (start + B ≤ C). */
@@ -240,7 +242,8 @@ async function monolithicRunner(
 /** Opens every part named by a meta.yaml and plans its functions. */
 export async function loadRunner(meta: ModelMeta, opts: RunnerOptions = {}): Promise<Runner> {
   const paths = resolveParts(meta)
-  return paths.kind === 'monolithic'
+  const runner = await (paths.kind === 'monolithic'
     ? monolithicRunner(meta, paths.model, opts)
-    : chunkedRunner(meta, paths, opts)
+    : chunkedRunner(meta, paths, opts))
+  return { ...runner, notes: paths.notes }
 }

@@ -2,10 +2,11 @@ import { readFileSync } from 'node:fs'
 import { fileURLToPath } from 'node:url'
 import { evaluate, type EvalReport } from '../../eval/evaluate.js'
 import { fp16Reference, readReferenceLogits, referenceKind } from '../../eval/reference.js'
-import { loadModel, type Model } from '../../generate/engine.js'
+import type { Model } from '../../generate/engine.js'
 import { UsageError } from '../../util/errors.js'
 import { Progress } from '../../util/progress.js'
 import { parseFlags, type Command } from '../command.js'
+import { openModel } from './run.js'
 
 const ASSETS = fileURLToPath(new URL('../../../assets/eval/', import.meta.url))
 const DEFAULT_TEXT = `${ASSETS}bryant-stories.txt`
@@ -120,7 +121,7 @@ export const evalCommand: Command = {
     const maxTextTokens = count('max-text-tokens', v['max-text-tokens'], 0)
     const maxTokens = count('max-tokens', v['max-tokens'], 1)
     const err = (s: string) => void (v.quiet || process.stderr.write(s))
-    const model = await loadModel(positionals[0])
+    const model = await openModel(positionals[0], false)
 
     let reference: Model | ReturnType<typeof readReferenceLogits> | undefined
     if (v.reference) {
@@ -136,7 +137,7 @@ export const evalCommand: Command = {
             { step: (n, title) => err(`  [${n}] ${title}\n`) },
           )
         }
-        reference = await loadModel(path)
+        reference = await openModel(path, false)
       }
     }
     const isModel = reference !== undefined && 'forcedLogits' in reference

@@ -102,8 +102,12 @@ export async function streamTo(
   }
 }
 
-/** The loaded model with ANEMLL's warm-up, for the commands. */
-export const openModel = (meta: string): Promise<Model> => loadModel(meta, { warmup: true })
+/** The loaded model (ANEMLL's warm-up when `warmup`), its notes printed, for the commands. */
+export async function openModel(meta: string, warmup = true): Promise<Model> {
+  const model = await loadModel(meta, { warmup })
+  for (const n of model.notes) process.stderr.write(`anemll: ${n}\n`)
+  return model
+}
 
 export const runCommand: Command = {
   name: 'run',
