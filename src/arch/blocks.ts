@@ -4,6 +4,7 @@
 import type { ModelConfig } from '../checkpoint/config.js'
 import type { FunctionBuilder } from '../mil/builder.js'
 import type { Var } from '../mil/program.js'
+import { UsageError } from '../util/errors.js'
 import type { GraphWeight, LutSpec, WeightBank } from './weights.js'
 
 /** Everything a layer needs while one function (infer or prefill) is being built. */
@@ -50,7 +51,11 @@ export function linear(
   const w = c.weights.get(`${hfName}.weight`, [out, inp, 1, 1], lut, undefined, opts.scale)
   const weight = weightVar(c.b, w, `${short(hfName)}_weight`)
   const bias = opts.bias
-    ? weightVar(c.b, c.weights.get(`${hfName}.bias`, [out]), `${short(hfName)}_bias`)
+    ? weightVar(
+        c.b,
+        c.weights.get(`${hfName}.bias`, [out], undefined, undefined, opts.scale),
+        `${short(hfName)}_bias`,
+      )
     : undefined
   return c.b.conv(bias ? { x, weight, bias } : { x, weight }, short(hfName))
 }
@@ -113,10 +118,12 @@ export function fromHeads(c: LayerContext, x: Var, heads: number, name: string):
 }
 
 export interface AttentionOptions {
-  /** Qwen3: RMSNorm of q and k over head_dim, before RoPE. */
+  /** RMSNorm of q and k over head_dim, before RoPE (`q_norm`, `k_norm`). */
   qkNorm?: boolean
-  /** Qwen2: biases on q, k and v. */
+  /** Biases on q, k and v. */
   qkvBias?: boolean
+  /** A bias on o (scaled with the residual update). */
+  oBias?: boolean
 }
 
 /**
@@ -189,6 +196,7 @@ export function attention(
   const out = b.matmul({ x: pg, y: values }, `${short(p)}.context`)
   const heads = b.reshape({ x: out, shape: [1, nH, seq, hd] }, `${short(p)}.context_heads`)
   return linear(c, fromHeads(c, heads, nH, `${short(p)}.context_flat`), `${p}.o_proj`, {
+    bias: !!opts.oBias,
     scale: c.residualScale,
   })
 }
@@ -203,37 +211,20 @@ const ACTIVATIONS: Record<string, (b: FunctionBuilder, x: Var, name: string) => 
 }
 export const SUPPORTED_ACTIVATIONS = Object.keys(ACTIVATIONS)
 
-/** Gated MLP: down(act(gate(x)) · up(x)). */
-export function mlp(c: LayerContext, x: Var, layer: number): Var {
+/** Gated MLP: down(act(gate(x)) · up(x)); `bias` on all three projections. */
+export function mlp(c: LayerContext, x: Var, layer: number, opts: { bias?: boolean } = {}): Var {
   const p = `model.layers.${layer}.mlp`
-  const act = ACTIVATIONS[c.cfg.hidden_act]
+  // Configs are checked when parsed; this guards configs built by hand through the API.
+  const act = Object.hasOwn(ACTIVATIONS, c.cfg.hidden_act) ? ACTIVATIONS[c.cfg.hidden_act] : null
   if (!act)
-    throw new Error(
-      `hidden_act '${c.cfg.hidden_act}' is not supported (${SUPPORTED_ACTIVATIONS.join(', ')})`,
+    throw new UsageError(
+      `hidden_act '${c.cfg.hidden_act}' is not supported (supported: ${SUPPORTED_ACTIVATIONS.join(', ')})`,
     )
-  const gate = act(c.b, linear(c, x, `${p}.gate_proj`), `${short(p)}.act`)
-  const up = linear(c, x, `${p}.up_proj`)
+  const bias = !!opts.bias
+  const gate = act(c.b, linear(c, x, `${p}.gate_proj`, { bias }), `${short(p)}.act`)
+  const up = linear(c, x, `${p}.up_proj`, { bias })
   return linear(c, c.b.mul({ x: gate, y: up }, `${short(p)}.gated`), `${p}.down_proj`, {
+    bias,
     scale: c.residualScale,
   })
-}
-
-/** One pre-norm decoder layer: x + attn(norm(x)), then + mlp(norm(·)). `skipMlp` for prefill's last layer. */
-export function decoderLayer(
-  c: LayerContext,
-  x: Var,
-  layer: number,
-  attn: AttentionOptions,
-  skipMlp = false,
-): Var {
-  const p = `model.layers.${layer}`
-  const h = c.b.add(
-    { x, y: attention(c, rmsNorm(c, x, `${p}.input_layernorm`, 1), layer, attn) },
-    `${short(p)}.attn_residual`,
-  )
-  if (skipMlp) return h
-  return c.b.add(
-    { x: h, y: mlp(c, rmsNorm(c, h, `${p}.post_attention_layernorm`, 1), layer) },
-    `${short(p)}.mlp_residual`,
-  )
 }

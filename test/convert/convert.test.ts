@@ -5,7 +5,7 @@ import { mkdtempSync, readFileSync, readdirSync, rmSync, statSync } from 'node:f
 import { tmpdir } from 'node:os'
 import { join } from 'node:path'
 import { parse as parseYaml } from 'yaml'
-import { lmHeadSplit } from '../../src/arch/parts.js'
+import { lmHeadSplit } from '../../src/convert/parts.js'
 import { openCheckpoint } from '../../src/checkpoint/checkpoint.js'
 import { convert, convertOptions, type ConvertOptions } from '../../src/convert/pipeline.js'
 import { readPackage } from '../../src/package/read.js'

@@ -1,6 +1,10 @@
 // The model parts ANEMLL's runtimes load, with ANEMLL's exact interfaces: embeddings (part 1),
 // transformer chunks with `infer` and `prefill` sharing one KV-cache state (part 2), the LM head
 // split into logits1..K or reduced to argmax in the model (part 3), and the monolithic model.
+import { rmsNorm, weightVar, type LayerContext } from '../arch/blocks.js'
+import { ropeTables } from '../arch/rope.js'
+import type { Architecture } from '../arch/types.js'
+import type { LutSpec, WeightBank } from '../arch/weights.js'
 import type { Checkpoint } from '../checkpoint/checkpoint.js'
 import type { ModelConfig } from '../checkpoint/config.js'
 import { buildFunction, buildProgram, type FunctionBuilder } from '../mil/builder.js'
@@ -8,17 +12,13 @@ import type { MilFunction, Var } from '../mil/program.js'
 import { state, tensor } from '../mil/types.js'
 import type { CoreMLModel } from '../package/model.js'
 import { VERSION } from '../version.js'
-import { decoderLayer, rmsNorm, weightVar, type LayerContext } from './blocks.js'
-import { ropeTables } from './rope.js'
-import type { ArchSpec } from './types.js'
-import type { LutSpec, WeightBank } from './weights.js'
 
 /** The KV-cache state name ANEMLL declares (`model.model.kv_cache_0`, dots made identifiers). */
 export const KV_STATE = 'model_model_kv_cache_0'
 
 export interface PartOptions {
   ckpt: Checkpoint
-  arch: ArchSpec
+  arch: Architecture
   weights: WeightBank
   context: number
   batch: number
@@ -131,11 +131,11 @@ interface Stack {
 }
 
 /** The decoder layers of one function on channel-first hidden states. */
-function runLayers(c: LayerContext, x: Var, arch: ArchSpec, s: Stack): Var {
+function runLayers(c: LayerContext, x: Var, arch: Architecture, s: Stack): Var {
   let h = x
   for (let l = s.layers[0]; l < s.layers[1]; l++) {
     const lastLayer = l === c.cfg.num_hidden_layers - 1
-    h = decoderLayer(c, h, l, arch.attention, s.prefillTail && lastLayer)
+    h = arch.layer(c, h, l, s.prefillTail && lastLayer)
   }
   return s.finalNorm ? rmsNorm(c, h, 'model.norm', 1) : h
 }
@@ -235,9 +235,9 @@ export function chunkModel(o: PartOptions, index: number, count: number): CoreML
   }
 }
 
-function lmHeadWeightName(o: PartOptions): string {
-  return o.weights.has('lm_head.weight') ? 'lm_head.weight' : 'model.embed_tokens.weight'
-}
+/** The LM head's weight: the embeddings when tied (transformers then ignores a stored lm_head). */
+export const lmHeadWeight = (cfg: ModelConfig): string =>
+  cfg.tie_word_embeddings ? 'model.embed_tokens.weight' : 'lm_head.weight'
 
 /** LM head on normalized hidden states [1, 1, H]: logits1..K, or argmax_idx / argmax_val [K]. */
 function lmHead(
@@ -250,7 +250,7 @@ function lmHead(
   const H = cfg.hidden_size
   const sizes = lmHeadSplit(cfg.vocab_size, o.arch.splitLmHead)
   const x = b.reshape({ x: hidden, shape: [1, H, 1, 1] }, 'lm_head_input')
-  const name = lmHeadWeightName(o)
+  const name = lmHeadWeight(cfg)
   const outs: Record<string, Var> = {}
   const idx: Var[] = []
   const vals: Var[] = []
