@@ -23,6 +23,7 @@ import {
   monolithicModel,
   type PartOptions,
 } from './parts.js'
+import { checkWeights } from './weights-check.js'
 import { writeTokenizerFiles } from './tokenizer-files.js'
 import { chooseScale, measureResidualPeak, TARGET_PEAK, type PreflightResult } from './preflight.js'
 import { loadTokenizer } from '../tokenizer/load.js'
@@ -137,6 +138,7 @@ export async function convert(
   const ckpt = await openCheckpoint(o.model)
   const cfg = ckpt.config
   const arch = archFor(cfg.model_type)
+  checkWeights(arch, ckpt)
   const prefix = o.prefix ?? arch.prefix
   const chunks =
     o.chunks === 'auto' ? autoChunks(arch, cfg, o.lut2?.bits ?? 16, o.maxChunkMb) : o.chunks
