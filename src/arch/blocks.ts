@@ -1,7 +1,7 @@
 // Shared transformer blocks on the MIL builder, in the ANE's preferred layout: activations are
 // channel-first [1, C, 1, S] and every projection is a 1×1 conv. Each block follows the Hugging
 // Face model's math; names follow the checkpoint (`layers.3.self_attn.q_proj`).
-import type { ModelConfig } from '../checkpoint/config.js'
+import type { ModelConfig, RopeScaling } from '../checkpoint/config.js'
 import type { FunctionBuilder } from '../mil/builder.js'
 import type { Var } from '../mil/program.js'
 import { UsageError } from '../util/errors.js'
@@ -24,11 +24,21 @@ export interface LayerContext {
   pos: Var
   /** Causal mask rows for the queries, [1, 1, seq, ctx] fp16 (0 visible, -inf hidden). */
   mask: Var
-  /** cos / sin rows for the queries, [1, 1, seq, hd] fp16. */
+  /** cos / sin rows for the queries, [1, 1, seq, hd] fp16, from the config's rope_theta/scaling. */
   cos: Var
   sin: Var
+  /** cos / sin rows for another base and scaling (e.g. Gemma's local layers), built once per function. */
+  rotary(theta: number, scaling: RopeScaling | null): Rotary
+  /** RMSNorm gains are (offset + w): 0, or 1 for Gemma's zero-centred weights. */
+  normOffset: number
   /** fp16 remedy: o_proj and down_proj outputs (the residual updates) are scaled by this. */
   residualScale: number
+}
+
+/** cos / sin rows for the queries, [1, 1, seq, hd] fp16. */
+export interface Rotary {
+  cos: Var
+  sin: Var
 }
 
 /** A weight as a graph var: a const, or a LUT constexpr over two consts. */
@@ -68,7 +78,13 @@ export const short = (hfName: string) => hfName.replace(/^model\./, '')
  * mean(x²), so the result is exactly x / sqrt(mean(x²) + eps) — on the ANE's LayerNorm kernel,
  * without forming x² in fp16.
  */
-export function rmsNorm(c: LayerContext, x: Var, hfName: string, axis: number): Var {
+export function rmsNorm(
+  c: LayerContext,
+  x: Var,
+  hfName: string,
+  axis: number,
+  opts: { scale?: number } = {},
+): Var {
   const { b } = c
   const shape = x.type.kind === 'tensor' ? x.type.shape : []
   const n = Number(shape[axis])
@@ -79,12 +95,26 @@ export function rmsNorm(c: LayerContext, x: Var, hfName: string, axis: number): 
   const end = shape.map((d, i) => (i === axis ? n : Number(d)))
   const half = b.slice_by_index({ x: normed, begin, end }, `${name}_half`)
   const gainShape = shape.map((_, i) => (i === axis ? n : 1))
-  const gain = weightVar(b, c.weights.get(`${hfName}.weight`, gainShape), `${name}_weight`)
+  const w = c.weights.get(
+    `${hfName}.weight`,
+    gainShape,
+    undefined,
+    undefined,
+    opts.scale,
+    c.normOffset,
+  )
+  const gain = weightVar(b, w, `${name}_weight`)
   return b.mul({ x: half, y: gain }, name)
 }
 
 /** Rotary embedding, rotate-half convention: x·cos + concat(−x2, x1)·sin; x [1, heads, S, hd]. */
-export function rope(c: LayerContext, x: Var, heads: number, name: string): Var {
+export function rope(
+  c: LayerContext,
+  x: Var,
+  heads: number,
+  name: string,
+  r: Rotary = { cos: c.cos, sin: c.sin },
+): Var {
   const { b, seq } = c
   const hd = c.cfg.head_dim
   const x1 = b.slice_by_index(
@@ -100,7 +130,7 @@ export function rope(c: LayerContext, x: Var, heads: number, name: string): Var 
     `${name}_rot`,
   )
   return b.add(
-    { x: b.mul({ x, y: c.cos }, `${name}_cos`), y: b.mul({ x: rot, y: c.sin }, `${name}_sin`) },
+    { x: b.mul({ x, y: r.cos }, `${name}_cos`), y: b.mul({ x: rot, y: r.sin }, `${name}_sin`) },
     name,
   )
 }
@@ -124,6 +154,12 @@ export interface AttentionOptions {
   qkvBias?: boolean
   /** A bias on o (scaled with the residual update). */
   oBias?: boolean
+  /** Query scale (default 1/√head_dim; Gemma: query_pre_attn_scalar^-½). */
+  scale?: number
+  /** RoPE rows (default: the context's). */
+  rotary?: Rotary
+  /** Multiply o_proj by the fp16 residual scale (default true; false where a post-norm follows). */
+  scaleOutput?: boolean
 }
 
 /**
@@ -152,8 +188,8 @@ export function attention(
     q = rmsNorm(c, q, `${p}.q_norm`, 3)
     k = rmsNorm(c, k, `${p}.k_norm`, 3)
   }
-  q = rope(c, q, nH, `${short(p)}.q_rope`)
-  k = rope(c, k, nKV, `${short(p)}.k_rope`)
+  q = rope(c, q, nH, `${short(p)}.q_rope`, opts.rotary)
+  k = rope(c, k, nKV, `${short(p)}.k_rope`, opts.rotary)
 
   // Cache write: rows pos .. pos+seq of slices `layer` (K) and `L + layer` (V).
   const end = b.add({ x: c.pos, y: [seq] }, `${short(p)}.pos_end`)
@@ -186,7 +222,7 @@ export function attention(
 
   // Scores per KV group: q [1, nH, seq, hd] → [1, nKV, rep·seq, hd] (heads g·rep + r stay together).
   const rep = nH / nKV
-  const qs = b.mul({ x: q, y: 1 / Math.sqrt(hd) }, `${short(p)}.q_scaled`)
+  const qs = b.mul({ x: q, y: opts.scale ?? 1 / Math.sqrt(hd) }, `${short(p)}.q_scaled`)
   const qg = b.reshape({ x: qs, shape: [1, nKV, rep * seq, hd] }, `${short(p)}.q_groups`)
   const scores = b.matmul({ x: qg, y: keys, transpose_y: true }, `${short(p)}.scores`)
   const perHead = b.reshape({ x: scores, shape: [1, nH, seq, ctx] }, `${short(p)}.scores_heads`)
@@ -197,7 +233,7 @@ export function attention(
   const heads = b.reshape({ x: out, shape: [1, nH, seq, hd] }, `${short(p)}.context_heads`)
   return linear(c, fromHeads(c, heads, nH, `${short(p)}.context_flat`), `${p}.o_proj`, {
     bias: !!opts.oBias,
-    scale: c.residualScale,
+    scale: opts.scaleOutput === false ? 1 : c.residualScale,
   })
 }
 
@@ -212,7 +248,12 @@ const ACTIVATIONS: Record<string, (b: FunctionBuilder, x: Var, name: string) => 
 export const SUPPORTED_ACTIVATIONS = Object.keys(ACTIVATIONS)
 
 /** Gated MLP: down(act(gate(x)) · up(x)); `bias` on all three projections. */
-export function mlp(c: LayerContext, x: Var, layer: number, opts: { bias?: boolean } = {}): Var {
+export function mlp(
+  c: LayerContext,
+  x: Var,
+  layer: number,
+  opts: { bias?: boolean; scaleOutput?: boolean } = {},
+): Var {
   const p = `model.layers.${layer}.mlp`
   // Configs are checked when parsed; this guards configs built by hand through the API.
   const act = Object.hasOwn(ACTIVATIONS, c.cfg.hidden_act) ? ACTIVATIONS[c.cfg.hidden_act] : null
@@ -225,6 +266,6 @@ export function mlp(c: LayerContext, x: Var, layer: number, opts: { bias?: boole
   const up = linear(c, x, `${p}.up_proj`, { bias })
   return linear(c, c.b.mul({ x: gate, y: up }, `${short(p)}.gated`), `${p}.down_proj`, {
     bias,
-    scale: c.residualScale,
+    scale: opts.scaleOutput === false ? 1 : c.residualScale,
   })
 }

@@ -10,8 +10,15 @@ export interface Architecture {
   modelType: string
   /** The transformers class, for configs built from GGUF metadata. */
   hfClass: string
-  /** Config keys beyond the shared ones (checkpoint/config.ts BASE), and default overrides. */
-  config: { spec: Spec; defaults: Record<string, unknown> }
+  /**
+   * Config keys beyond the shared ones (checkpoint/config.ts BASE), default overrides, and for
+   * multimodal configs the unwrap to the text model's keys.
+   */
+  config: {
+    spec: Spec
+    defaults: Record<string, unknown>
+    unwrap?(raw: Record<string, unknown>): Record<string, unknown>
+  }
   /**
    * Refuses config values that change the math but that `layer` does not compute, with `fail`
    * (one line naming the key). Runs when the config is parsed; `raw` is config.json as read.
@@ -31,6 +38,14 @@ export interface Architecture {
    * `…_mlp_residual` for the preflight to watch.
    */
   layer(c: LayerContext, x: Var, layer: number, tail: boolean): Var
+  /** Embedding hook: the looked-up rows are multiplied by this (Gemma: √hidden_size). */
+  embeddingScale?(cfg: ModelConfig): number
+  /** RMSNorm gains are (normOffset + w) (Gemma stores zero-centred gains: 1). Default 0. */
+  normOffset?: number
+  /** Extra meta.yaml `parameters` keys the runtimes read for this architecture. */
+  metaParameters?(cfg: ModelConfig): Record<string, string | number | boolean>
+  /** Refuses a context this architecture cannot convert yet (a one-line UsageError). */
+  checkContext?(cfg: ModelConfig, context: number): void
   /** Every checkpoint tensor the graph reads for this config (the LM head: see `lmHead`). */
   tensors(cfg: ModelConfig): string[]
   /** Checkpoint tensors known to be unused (e.g. rotary inv_freq buffers). */
@@ -38,7 +53,7 @@ export interface Architecture {
   /** Weights of one decoder layer, for `--chunk auto`. */
   layerParameters(cfg: ModelConfig): number
   /** llama.cpp's GGUF: `general.architecture`, per-layer tensor names, Q/K row order. */
-  gguf: {
+  gguf?: {
     arch: string
     /** `blk.N.<gguf>` → `model.layers.N.<hf>`. */
     layerNames: Record<string, string>
@@ -49,3 +64,6 @@ export interface Architecture {
     permuteQK: boolean
   }
 }
+
+/** An architecture llama.cpp's GGUF files can hold, with its tensor-name mapping. */
+export type GgufArchitecture = Architecture & Required<Pick<Architecture, 'gguf'>>

@@ -168,9 +168,10 @@ export function parseModelConfig(raw: unknown, file: string): ModelConfig {
       `'${type}' is not supported (supported: ${SUPPORTED_MODEL_TYPES.join(', ')})`,
     )
   }
+  const text = arch.config.unwrap?.(raw) ?? raw
   // Newer configs (transformers 5) nest rope_theta/rope_type under rope_parameters.
-  const rp = isObject(raw.rope_parameters) ? raw.rope_parameters : undefined
-  const withRope = rp ? { rope_theta: rp.rope_theta, rope_scaling: rp, ...raw } : raw
+  const rp = isObject(text.rope_parameters) ? text.rope_parameters : undefined
+  const withRope = rp ? { rope_theta: rp.rope_theta, rope_scaling: rp, ...text } : text
   const { spec: own, defaults } = arch.config
   const spec: Spec = [...BASE, ...own].map(([k, f, d]) => [
     k,

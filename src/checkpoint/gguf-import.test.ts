@@ -1,5 +1,4 @@
-import { llama } from '../arch/llama.js'
-import { qwen3 } from '../arch/qwen3.js'
+import { findGgufArch } from '../arch/registry.js'
 import assert from 'node:assert/strict'
 import { mkdtempSync, readFileSync, writeFileSync } from 'node:fs'
 import { tmpdir } from 'node:os'
@@ -82,6 +81,11 @@ test('unpermuteRows inverts the converter permutation: GGUF rows [r0, r2, r1, r3
 })
 
 test('tensor names map to Hugging Face names; unknown ones do not', () => {
+  const [llama, qwen3] = ['llama', 'qwen3'].map((n) => {
+    const a = findGgufArch(n)
+    assert.ok(a, n)
+    return a
+  })
   assert.equal(hfTensorName(llama, 'token_embd.weight'), 'model.embed_tokens.weight')
   assert.equal(hfTensorName(llama, 'output.weight'), 'lm_head.weight')
   assert.equal(

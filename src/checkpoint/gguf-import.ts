@@ -2,8 +2,8 @@
 // from the `<arch>.*` metadata, and the raw metadata for the tokenizer. Which architectures, and
 // their per-layer tensor names and Q/K row order, come from their files under src/arch/.
 
-import { findGgufArch, SUPPORTED_MODEL_TYPES } from '../arch/registry.js'
-import type { Architecture } from '../arch/types.js'
+import { findGgufArch, GGUF_ARCHS } from '../arch/registry.js'
+import type { GgufArchitecture } from '../arch/types.js'
 import {
   readGgufRows,
   type GgufFile,
@@ -30,7 +30,7 @@ const GLOBAL_NAMES: Record<string, string> = {
 const ROPE_FREQS = 'rope_freqs.weight'
 
 /** The HF name of a GGUF tensor of architecture `arch`, or undefined. */
-export function hfTensorName(arch: Architecture, ggufName: string): string | undefined {
+export function hfTensorName(arch: GgufArchitecture, ggufName: string): string | undefined {
   const layer = /^blk\.(\d+)\.(\w+)\.(weight|bias)$/.exec(ggufName)
   if (layer) {
     const names = arch.gguf.layerNames
@@ -113,7 +113,7 @@ function ropeScaling(
 /** Builds the HF config.json equivalent from `<arch>.*` and `tokenizer.ggml.*` metadata. */
 function buildConfig(
   g: GgufFile,
-  row: Architecture,
+  row: GgufArchitecture,
   tensors: Map<string, GgufTensorInfo>,
 ): ModelConfig {
   const m = metaReader(g)
@@ -157,7 +157,7 @@ function buildConfig(
   return parseModelConfig(raw, `${g.path} (config from GGUF metadata)`)
 }
 
-function mapTensors(g: GgufFile, arch: Architecture): Map<string, GgufTensorInfo> {
+function mapTensors(g: GgufFile, arch: GgufArchitecture): Map<string, GgufTensorInfo> {
   const out = new Map<string, GgufTensorInfo>()
   for (const t of g.tensors) {
     if (t.name === ROPE_FREQS) continue
@@ -194,7 +194,7 @@ export function openGgufCheckpoint(path: string): Checkpoint {
   if (!arch) {
     throw new FormatError(
       path,
-      `architecture '${String(name)}' is not supported (supported: ${SUPPORTED_MODEL_TYPES.join(', ')})`,
+      `architecture '${String(name)}' is not supported (supported: ${GGUF_ARCHS.join(', ')})`,
     )
   }
   const tensors = mapTensors(g, arch)

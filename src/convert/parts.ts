@@ -1,12 +1,12 @@
 // The model parts ANEMLL's runtimes load, with ANEMLL's exact interfaces: embeddings (part 1),
 // transformer chunks with `infer` and `prefill` sharing one KV-cache state (part 2), the LM head
 // split into logits1..K or reduced to argmax in the model (part 3), and the monolithic model.
-import { rmsNorm, weightVar, type LayerContext } from '../arch/blocks.js'
+import { rmsNorm, weightVar, type LayerContext, type Rotary } from '../arch/blocks.js'
 import { ropeTables } from '../arch/rope.js'
 import type { Architecture } from '../arch/types.js'
 import type { LutSpec, WeightBank } from '../arch/weights.js'
 import type { Checkpoint } from '../checkpoint/checkpoint.js'
-import type { ModelConfig } from '../checkpoint/config.js'
+import type { ModelConfig, RopeScaling } from '../checkpoint/config.js'
 import { buildFunction, buildProgram, type FunctionBuilder } from '../mil/builder.js'
 import type { MilFunction, Var } from '../mil/program.js'
 import { state, tensor } from '../mil/types.js'
@@ -83,13 +83,8 @@ function fromChannels(b: FunctionBuilder, x: Var, h: number, s: number, name: st
 
 function embed(b: FunctionBuilder, o: PartOptions, ids: Var): Var {
   const [v, h] = o.weights.shapeOf('model.embed_tokens.weight')
-  const w = o.weights.get(
-    'model.embed_tokens.weight',
-    [v, h],
-    o.lut.embeddings,
-    undefined,
-    o.residualScale ?? 1,
-  )
+  const scale = (o.residualScale ?? 1) * (o.arch.embeddingScale?.(o.ckpt.config) ?? 1)
+  const w = o.weights.get('model.embed_tokens.weight', [v, h], o.lut.embeddings, undefined, scale)
   const table = weightVar(b, w, 'embed_tokens_weight')
   return b.gather({ x: table, indices: ids, axis: 0 }, 'hidden_states')
 }
@@ -150,10 +145,24 @@ function layerContext(
   const cfg = o.ckpt.config
   const tables = ropeTables(cfg, o.context)
   const positions = seq === 1 ? ins.current_pos : ins.position_ids
-  const rows = (t: 'cos' | 'sin') => {
-    const table = b.const(tables[t], `rope_${t}_table`)
-    const g = b.gather({ x: table, indices: positions, axis: 0 }, `rope_${t}_rows`)
-    return b.reshape({ x: g, shape: [1, 1, seq, cfg.head_dim] }, `rope_${t}`)
+  const rows = (t: 'cos' | 'sin', tab: typeof tables, tag = '') => {
+    const table = b.const(tab[t], `rope${tag}_${t}_table`)
+    const g = b.gather({ x: table, indices: positions, axis: 0 }, `rope${tag}_${t}_rows`)
+    return b.reshape({ x: g, shape: [1, 1, seq, cfg.head_dim] }, `rope${tag}_${t}`)
+  }
+  const cos = rows('cos', tables)
+  const sin = rows('sin', tables)
+  const other = new Map<string, Rotary>()
+  const rotary = (theta: number, scaling: RopeScaling | null): Rotary => {
+    const key = JSON.stringify([theta, scaling])
+    let r = other.get(key)
+    if (!r) {
+      const t = ropeTables({ ...cfg, rope_theta: theta, rope_scaling: scaling }, o.context)
+      const tag = `_${other.size + 1}`
+      r = { cos: rows('cos', t, tag), sin: rows('sin', t, tag) }
+      other.set(key, r)
+    }
+    return r
   }
   return {
     b,
@@ -165,8 +174,10 @@ function layerContext(
     kv: ins[KV_STATE],
     pos: ins.current_pos,
     mask: ins.causal_mask,
-    cos: rows('cos'),
-    sin: rows('sin'),
+    cos,
+    sin,
+    rotary,
+    normOffset: o.arch.normOffset ?? 0,
     residualScale: o.residualScale ?? 1,
   }
 }

@@ -139,6 +139,7 @@ export async function convert(
   const cfg = ckpt.config
   const arch = archFor(cfg.model_type)
   checkWeights(arch, ckpt)
+  arch.checkContext?.(cfg, o.context)
   const prefix = o.prefix ?? arch.prefix
   const chunks =
     o.chunks === 'auto' ? autoChunks(arch, cfg, o.lut2?.bits ?? 16, o.maxChunkMb) : o.chunks
@@ -281,6 +282,7 @@ export async function convert(
       vocabSize: cfg.vocab_size,
       lmHeadChunkSizes: lmHeadSplit(cfg.vocab_size, arch.splitLmHead),
       argmax: o.argmax,
+      extra: arch.metaParameters?.(cfg),
       files: mono
         ? { monolithic: `${names.monolithic}.mlmodelc` }
         : {

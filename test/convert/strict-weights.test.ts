@@ -152,7 +152,7 @@ function recording(ckpt: Checkpoint, seen: Set<string>): Checkpoint {
 }
 
 test("each architecture's tensor list is what its parts read", async () => {
-  for (const name of ['llama3', 'qwen3', 'qwen2', 'llama-bias']) {
+  for (const name of ['llama3', 'qwen3', 'qwen2', 'llama-bias', 'gemma3']) {
     const ckpt = await openCheckpoint(TINY(name))
     const seen = new Set<string>()
     const rec = recording(ckpt, seen)

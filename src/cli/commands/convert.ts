@@ -1,7 +1,6 @@
 import { existsSync, statfsSync, statSync } from 'node:fs'
 import { dirname, resolve, sep } from 'node:path'
 import type { LutSpec } from '../../arch/weights.js'
-import { SUPPORTED_MODEL_TYPES } from '../../arch/registry.js'
 import { openCheckpoint } from '../../checkpoint/checkpoint.js'
 import {
   convert,
@@ -118,7 +117,7 @@ export async function optionsFromFlags(
   ] as const)
     if (v[flag])
       throw new UsageError(
-        `--${flag} applies to Gemma 3 conversions, which anemll does not support yet (${SUPPORTED_MODEL_TYPES.join(', ')})`,
+        `--${flag} is not supported yet: Gemma 3 converts within its sliding window only (one cache, no rotation)`,
       )
   if (v['allow-missing-weights'])
     throw new UsageError(
