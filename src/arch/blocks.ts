@@ -2,7 +2,7 @@
 // channel-first [1, C, 1, S] and every projection is a 1×1 conv. Each block follows the Hugging
 // Face model's math; names follow the checkpoint (`layers.3.self_attn.q_proj`).
 import type { ModelConfig, RopeScaling } from '../checkpoint/config.js'
-import type { FunctionBuilder } from '../mil/builder.js'
+import { constant, type FunctionBuilder } from '../mil/builder.js'
 import type { Var } from '../mil/program.js'
 import { UsageError } from '../util/errors.js'
 import type { GraphWeight, LutSpec, WeightBank } from './weights.js'
@@ -22,6 +22,10 @@ export interface LayerContext {
   kv: Var
   /** Position of the first query row (int32 [1]). */
   pos: Var
+  /** Position of every query row (int32 [seq]). */
+  positions: Var
+  /** A value built once per function under `key` (shared rows, masks). */
+  once(key: string, make: () => Var): Var
   /** Causal mask rows for the queries, [1, 1, seq, ctx] fp16 (0 visible, -inf hidden). */
   mask: Var
   /** cos / sin rows for the queries, [1, 1, seq, hd] fp16, from the config's rope_theta/scaling. */
@@ -158,6 +162,8 @@ export interface AttentionOptions {
   scale?: number
   /** RoPE rows (default: the context's). */
   rotary?: Rotary
+  /** Attention mask (default: the causal mask input; see slidingMask). */
+  mask?: Var
   /** Multiply o_proj by the fp16 residual scale (default true; false where a post-norm follows). */
   scaleOutput?: boolean
 }
@@ -226,7 +232,7 @@ export function attention(
   const qg = b.reshape({ x: qs, shape: [1, nKV, rep * seq, hd] }, `${short(p)}.q_groups`)
   const scores = b.matmul({ x: qg, y: keys, transpose_y: true }, `${short(p)}.scores`)
   const perHead = b.reshape({ x: scores, shape: [1, nH, seq, ctx] }, `${short(p)}.scores_heads`)
-  const masked = b.add({ x: perHead, y: c.mask }, `${short(p)}.scores_masked`)
+  const masked = b.add({ x: perHead, y: opts.mask ?? c.mask }, `${short(p)}.scores_masked`)
   const probs = b.softmax({ x: masked, axis: -1 }, `${short(p)}.probs`)
   const pg = b.reshape({ x: probs, shape: [1, nKV, rep * seq, ctx] }, `${short(p)}.probs_groups`)
   const out = b.matmul({ x: pg, y: values }, `${short(p)}.context`)
@@ -234,6 +240,25 @@ export function attention(
   return linear(c, fromHeads(c, heads, nH, `${short(p)}.context_flat`), `${p}.o_proj`, {
     bias: !!opts.oBias,
     scale: opts.scaleOutput === false ? 1 : c.residualScale,
+  })
+}
+
+/**
+ * The causal mask narrowed to a sliding window of `window` keys, as transformers' sliding layers
+ * see it: key j is also hidden from the query at position p when j <= p - window. Built from the
+ * positions, so runtimes pass the ordinary causal mask.
+ */
+export function slidingMask(c: LayerContext, window: number): Var {
+  return c.once(`window${window}`, () => {
+    const { b, seq, ctx } = c
+    const n = `window${window}`
+    const columns = Array.from({ length: ctx }, (_, j) => j)
+    const cols = b.const(constant('int32', [1, 1, 1, ctx], columns), `${n}_columns`)
+    const rows = b.reshape({ x: c.positions, shape: [1, 1, seq, 1] }, `${n}_rows`)
+    const edge = b.sub({ x: rows, y: [window] }, `${n}_edge`)
+    const far = b.less_equal({ x: cols, y: edge }, `${n}_far`)
+    const hidden = b.add({ x: c.mask, y: -Infinity }, `${n}_hidden`)
+    return b.select({ cond: far, a: hidden, b: c.mask }, `${n}_mask`)
   })
 }
 

@@ -2,14 +2,13 @@
 // four zero-centred RMSNorms per layer (gain 1 + w; post-norms on the attention and MLP outputs),
 // q/k norms, queries scaled by query_pre_attn_scalar^-½, GeGLU with tanh GELU, embeddings × √H,
 // and per-layer attention types: sliding layers take RoPE base rope_local_base_freq unscaled,
-// global layers rope_theta with rope_scaling. Contexts up to the sliding window only, for now:
-// there every sliding layer sees what a global one sees.
+// global layers rope_theta with rope_scaling, and see only the last sliding_window keys. One KV
+// cache holds every layer's rows (ANEMLL's --single-cache layout, here valid past the window).
 import type { BaseConfig, ModelConfig } from '../checkpoint/config.js'
 import { bool, positive, size, strings, type Fail, type Spec } from '../checkpoint/fields.js'
 import { isObject } from '../checkpoint/json.js'
 import type { Var } from '../mil/program.js'
-import { UsageError } from '../util/errors.js'
-import { attention, mlp, rmsNorm, short, type LayerContext } from './blocks.js'
+import { attention, mlp, rmsNorm, short, slidingMask, type LayerContext } from './blocks.js'
 import { ROTARY_BUFFERS } from './llama.js'
 import type { Architecture } from './types.js'
 
@@ -83,10 +82,13 @@ const attentionOf = (cfg: Gemma3Config, c: LayerContext, layer: number) => ({
   qkvBias: cfg.attention_bias,
   oBias: cfg.attention_bias,
   scale: cfg.query_pre_attn_scalar ** -0.5,
-  rotary:
-    cfg.layer_types[layer] === 'sliding_attention'
-      ? c.rotary(cfg.rope_local_base_freq, null)
-      : undefined,
+  ...(cfg.layer_types[layer] === 'sliding_attention'
+    ? {
+        rotary: c.rotary(cfg.rope_local_base_freq, null),
+        // Within the window the causal mask is the window.
+        mask: c.ctx > cfg.sliding_window ? slidingMask(c, cfg.sliding_window) : undefined,
+      }
+    : {}),
   // The residual update is the post-norm's output: its gain carries the fp16 scale.
   scaleOutput: false,
 })
@@ -135,14 +137,6 @@ function layerParameters(cfg: ModelConfig): number {
   return n
 }
 
-function checkContext(cfg: ModelConfig, context: number): void {
-  const c = cfg as Gemma3Config
-  if (context > c.sliding_window && c.layer_types.includes('sliding_attention'))
-    throw new UsageError(
-      `--context ${context} exceeds this Gemma 3 model's sliding window (${c.sliding_window}): contexts past the window (split local/global caches, rotation) are not converted yet; use --context ${c.sliding_window} or less`,
-    )
-}
-
 export const gemma3Text: Architecture = {
   modelType: 'gemma3_text',
   hfClass: 'Gemma3ForCausalLM',
@@ -153,8 +147,7 @@ export const gemma3Text: Architecture = {
   tokenizerClass: 'GemmaTokenizer',
   embeddingScale: (cfg) => Math.sqrt(cfg.hidden_size),
   normOffset: 1,
-  checkContext,
-  // One cache [2L, nKV, C, hd] (ANEMLL's --single-cache layout), valid because C <= the window.
+  // One cache [2L, nKV, C, hd] (ANEMLL's --single-cache layout); local layers mask the window.
   metaParameters: (cfg) => ({
     sliding_window: (cfg as Gemma3Config).sliding_window,
     single_cache: true,

@@ -44,8 +44,6 @@ export interface Architecture {
   normOffset?: number
   /** Extra meta.yaml `parameters` keys the runtimes read for this architecture. */
   metaParameters?(cfg: ModelConfig): Record<string, string | number | boolean>
-  /** Refuses a context this architecture cannot convert yet (a one-line UsageError). */
-  checkContext?(cfg: ModelConfig, context: number): void
   /** Every checkpoint tensor the graph reads for this config (the LM head: see `lmHead`). */
   tensors(cfg: ModelConfig): string[]
   /** Checkpoint tensors known to be unused (e.g. rotary inv_freq buffers). */

@@ -153,6 +153,7 @@ function layerContext(
   const cos = rows('cos', tables)
   const sin = rows('sin', tables)
   const other = new Map<string, Rotary>()
+  const built = new Map<string, Var>()
   const rotary = (theta: number, scaling: RopeScaling | null): Rotary => {
     const key = JSON.stringify([theta, scaling])
     let r = other.get(key)
@@ -173,6 +174,12 @@ function layerContext(
     ctx: o.context,
     kv: ins[KV_STATE],
     pos: ins.current_pos,
+    positions,
+    once: (key, make) => {
+      let v = built.get(key)
+      if (!v) built.set(key, (v = make()))
+      return v
+    },
     mask: ins.causal_mask,
     cos,
     sin,

@@ -139,7 +139,6 @@ export async function convert(
   const cfg = ckpt.config
   const arch = archFor(cfg.model_type)
   checkWeights(arch, ckpt)
-  arch.checkContext?.(cfg, o.context)
   const prefix = o.prefix ?? arch.prefix
   const chunks =
     o.chunks === 'auto' ? autoChunks(arch, cfg, o.lut2?.bits ?? 16, o.maxChunkMb) : o.chunks
