@@ -35,7 +35,10 @@ export interface LayerContext {
   rotary(theta: number, scaling: RopeScaling | null): Rotary
   /** RMSNorm gains are (offset + w): 0, or 1 for Gemma's zero-centred weights. */
   normOffset: number
-  /** fp16 remedy: o_proj and down_proj outputs (the residual updates) are scaled by this. */
+  /**
+   * fp16 remedy: every residual update is scaled by this (the layer graph passes it to the weights
+   * that write them: o_proj / down_proj, or Gemma's post-norm gains).
+   */
   residualScale: number
 }
 
