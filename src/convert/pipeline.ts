@@ -5,6 +5,14 @@ import { createHash } from 'node:crypto'
 import { existsSync, mkdirSync, readFileSync, renameSync, writeFileSync } from 'node:fs'
 import { join } from 'node:path'
 import { archFor } from '../arch/registry.js'
+import {
+  chunkModel,
+  embeddingsModel,
+  lmHeadModel,
+  lmHeadSplit,
+  monolithicModel,
+  type PartOptions,
+} from './parts.js'
 import { WeightBank, type LutSpec, type QuantReport, type Quantizer } from '../arch/weights.js'
 import { openCheckpoint, type Checkpoint } from '../checkpoint/checkpoint.js'
 import type { CoreMLModel } from '../package/model.js'
@@ -15,14 +23,6 @@ import { compilePackages } from './compile.js'
 import { lintPackages, type LintFinding } from './lint.js'
 import { metaYaml, modelDisplayName } from './meta.js'
 import { partNames } from './names.js'
-import {
-  chunkModel,
-  embeddingsModel,
-  lmHeadModel,
-  lmHeadSplit,
-  monolithicModel,
-  type PartOptions,
-} from './parts.js'
 import { checkWeights } from './weights-check.js'
 import { writeTokenizerFiles } from './tokenizer-files.js'
 import { chooseScale, measureResidualPeak, TARGET_PEAK, type PreflightResult } from './preflight.js'
