@@ -1,9 +1,10 @@
 // Shared transformer blocks on the MIL builder, in the ANE's preferred layout: activations are
 // channel-first [1, C, 1, S] and every projection is a 1×1 conv. Each block follows the Hugging
 // Face model's math; names follow the checkpoint (`layers.3.self_attn.q_proj`).
-import type { ModelConfig } from '../checkpoint/config.js'
-import type { FunctionBuilder } from '../mil/builder.js'
+import type { ModelConfig, RopeScaling } from '../checkpoint/config.js'
+import { constant, type FunctionBuilder } from '../mil/builder.js'
 import type { Var } from '../mil/program.js'
+import { UsageError } from '../util/errors.js'
 import type { GraphWeight, LutSpec, WeightBank } from './weights.js'
 
 /** Everything a layer needs while one function (infer or prefill) is being built. */
@@ -21,13 +22,30 @@ export interface LayerContext {
   kv: Var
   /** Position of the first query row (int32 [1]). */
   pos: Var
+  /** Position of every query row (int32 [seq]). */
+  positions: Var
+  /** A value built once per function under `key` (shared rows, masks). */
+  once(key: string, make: () => Var): Var
   /** Causal mask rows for the queries, [1, 1, seq, ctx] fp16 (0 visible, -inf hidden). */
   mask: Var
-  /** cos / sin rows for the queries, [1, 1, seq, hd] fp16. */
+  /** cos / sin rows for the queries, [1, 1, seq, hd] fp16, from the config's rope_theta/scaling. */
   cos: Var
   sin: Var
-  /** fp16 remedy: o_proj and down_proj outputs (the residual updates) are scaled by this. */
+  /** cos / sin rows for another base and scaling (e.g. Gemma's local layers), built once per function. */
+  rotary(theta: number, scaling: RopeScaling | null): Rotary
+  /** RMSNorm gains are (offset + w): 0, or 1 for Gemma's zero-centred weights. */
+  normOffset: number
+  /**
+   * fp16 remedy: every residual update is scaled by this (the layer graph passes it to the weights
+   * that write them: o_proj / down_proj, or Gemma's post-norm gains).
+   */
   residualScale: number
+}
+
+/** cos / sin rows for the queries, [1, 1, seq, hd] fp16. */
+export interface Rotary {
+  cos: Var
+  sin: Var
 }
 
 /** A weight as a graph var: a const, or a LUT constexpr over two consts. */
@@ -50,7 +68,11 @@ export function linear(
   const w = c.weights.get(`${hfName}.weight`, [out, inp, 1, 1], lut, undefined, opts.scale)
   const weight = weightVar(c.b, w, `${short(hfName)}_weight`)
   const bias = opts.bias
-    ? weightVar(c.b, c.weights.get(`${hfName}.bias`, [out]), `${short(hfName)}_bias`)
+    ? weightVar(
+        c.b,
+        c.weights.get(`${hfName}.bias`, [out], undefined, undefined, opts.scale),
+        `${short(hfName)}_bias`,
+      )
     : undefined
   return c.b.conv(bias ? { x, weight, bias } : { x, weight }, short(hfName))
 }
@@ -63,7 +85,13 @@ export const short = (hfName: string) => hfName.replace(/^model\./, '')
  * mean(x²), so the result is exactly x / sqrt(mean(x²) + eps) — on the ANE's LayerNorm kernel,
  * without forming x² in fp16.
  */
-export function rmsNorm(c: LayerContext, x: Var, hfName: string, axis: number): Var {
+export function rmsNorm(
+  c: LayerContext,
+  x: Var,
+  hfName: string,
+  axis: number,
+  opts: { scale?: number } = {},
+): Var {
   const { b } = c
   const shape = x.type.kind === 'tensor' ? x.type.shape : []
   const n = Number(shape[axis])
@@ -74,12 +102,26 @@ export function rmsNorm(c: LayerContext, x: Var, hfName: string, axis: number): 
   const end = shape.map((d, i) => (i === axis ? n : Number(d)))
   const half = b.slice_by_index({ x: normed, begin, end }, `${name}_half`)
   const gainShape = shape.map((_, i) => (i === axis ? n : 1))
-  const gain = weightVar(b, c.weights.get(`${hfName}.weight`, gainShape), `${name}_weight`)
+  const w = c.weights.get(
+    `${hfName}.weight`,
+    gainShape,
+    undefined,
+    undefined,
+    opts.scale,
+    c.normOffset,
+  )
+  const gain = weightVar(b, w, `${name}_weight`)
   return b.mul({ x: half, y: gain }, name)
 }
 
 /** Rotary embedding, rotate-half convention: x·cos + concat(−x2, x1)·sin; x [1, heads, S, hd]. */
-export function rope(c: LayerContext, x: Var, heads: number, name: string): Var {
+export function rope(
+  c: LayerContext,
+  x: Var,
+  heads: number,
+  name: string,
+  r: Rotary = { cos: c.cos, sin: c.sin },
+): Var {
   const { b, seq } = c
   const hd = c.cfg.head_dim
   const x1 = b.slice_by_index(
@@ -95,7 +137,7 @@ export function rope(c: LayerContext, x: Var, heads: number, name: string): Var 
     `${name}_rot`,
   )
   return b.add(
-    { x: b.mul({ x, y: c.cos }, `${name}_cos`), y: b.mul({ x: rot, y: c.sin }, `${name}_sin`) },
+    { x: b.mul({ x, y: r.cos }, `${name}_cos`), y: b.mul({ x: rot, y: r.sin }, `${name}_sin`) },
     name,
   )
 }
@@ -113,10 +155,20 @@ export function fromHeads(c: LayerContext, x: Var, heads: number, name: string):
 }
 
 export interface AttentionOptions {
-  /** Qwen3: RMSNorm of q and k over head_dim, before RoPE. */
+  /** RMSNorm of q and k over head_dim, before RoPE (`q_norm`, `k_norm`). */
   qkNorm?: boolean
-  /** Qwen2: biases on q, k and v. */
+  /** Biases on q, k and v. */
   qkvBias?: boolean
+  /** A bias on o (scaled with the residual update). */
+  oBias?: boolean
+  /** Query scale (default 1/√head_dim; Gemma: query_pre_attn_scalar^-½). */
+  scale?: number
+  /** RoPE rows (default: the context's). */
+  rotary?: Rotary
+  /** Attention mask (default: the causal mask input; see slidingMask). */
+  mask?: Var
+  /** Multiply o_proj by the fp16 residual scale (default true; false where a post-norm follows). */
+  scaleOutput?: boolean
 }
 
 /**
@@ -145,8 +197,8 @@ export function attention(
     q = rmsNorm(c, q, `${p}.q_norm`, 3)
     k = rmsNorm(c, k, `${p}.k_norm`, 3)
   }
-  q = rope(c, q, nH, `${short(p)}.q_rope`)
-  k = rope(c, k, nKV, `${short(p)}.k_rope`)
+  q = rope(c, q, nH, `${short(p)}.q_rope`, opts.rotary)
+  k = rope(c, k, nKV, `${short(p)}.k_rope`, opts.rotary)
 
   // Cache write: rows pos .. pos+seq of slices `layer` (K) and `L + layer` (V).
   const end = b.add({ x: c.pos, y: [seq] }, `${short(p)}.pos_end`)
@@ -179,17 +231,37 @@ export function attention(
 
   // Scores per KV group: q [1, nH, seq, hd] → [1, nKV, rep·seq, hd] (heads g·rep + r stay together).
   const rep = nH / nKV
-  const qs = b.mul({ x: q, y: 1 / Math.sqrt(hd) }, `${short(p)}.q_scaled`)
+  const qs = b.mul({ x: q, y: opts.scale ?? 1 / Math.sqrt(hd) }, `${short(p)}.q_scaled`)
   const qg = b.reshape({ x: qs, shape: [1, nKV, rep * seq, hd] }, `${short(p)}.q_groups`)
   const scores = b.matmul({ x: qg, y: keys, transpose_y: true }, `${short(p)}.scores`)
   const perHead = b.reshape({ x: scores, shape: [1, nH, seq, ctx] }, `${short(p)}.scores_heads`)
-  const masked = b.add({ x: perHead, y: c.mask }, `${short(p)}.scores_masked`)
+  const masked = b.add({ x: perHead, y: opts.mask ?? c.mask }, `${short(p)}.scores_masked`)
   const probs = b.softmax({ x: masked, axis: -1 }, `${short(p)}.probs`)
   const pg = b.reshape({ x: probs, shape: [1, nKV, rep * seq, ctx] }, `${short(p)}.probs_groups`)
   const out = b.matmul({ x: pg, y: values }, `${short(p)}.context`)
   const heads = b.reshape({ x: out, shape: [1, nH, seq, hd] }, `${short(p)}.context_heads`)
   return linear(c, fromHeads(c, heads, nH, `${short(p)}.context_flat`), `${p}.o_proj`, {
-    scale: c.residualScale,
+    bias: !!opts.oBias,
+    scale: opts.scaleOutput === false ? 1 : c.residualScale,
+  })
+}
+
+/**
+ * The causal mask narrowed to a sliding window of `window` keys, as transformers' sliding layers
+ * see it: key j is also hidden from the query at position p when j <= p - window. Built from the
+ * positions, so runtimes pass the ordinary causal mask.
+ */
+export function slidingMask(c: LayerContext, window: number): Var {
+  return c.once(`window${window}`, () => {
+    const { b, seq, ctx } = c
+    const n = `window${window}`
+    const columns = Array.from({ length: ctx }, (_, j) => j)
+    const cols = b.const(constant('int32', [1, 1, 1, ctx], columns), `${n}_columns`)
+    const rows = b.reshape({ x: c.positions, shape: [1, 1, seq, 1] }, `${n}_rows`)
+    const edge = b.sub({ x: rows, y: [window] }, `${n}_edge`)
+    const far = b.less_equal({ x: cols, y: edge }, `${n}_far`)
+    const hidden = b.add({ x: c.mask, y: -Infinity }, `${n}_hidden`)
+    return b.select({ cond: far, a: hidden, b: c.mask }, `${n}_mask`)
   })
 }
 
@@ -203,37 +275,25 @@ const ACTIVATIONS: Record<string, (b: FunctionBuilder, x: Var, name: string) => 
 }
 export const SUPPORTED_ACTIVATIONS = Object.keys(ACTIVATIONS)
 
-/** Gated MLP: down(act(gate(x)) · up(x)). */
-export function mlp(c: LayerContext, x: Var, layer: number): Var {
-  const p = `model.layers.${layer}.mlp`
-  const act = ACTIVATIONS[c.cfg.hidden_act]
-  if (!act)
-    throw new Error(
-      `hidden_act '${c.cfg.hidden_act}' is not supported (${SUPPORTED_ACTIVATIONS.join(', ')})`,
-    )
-  const gate = act(c.b, linear(c, x, `${p}.gate_proj`), `${short(p)}.act`)
-  const up = linear(c, x, `${p}.up_proj`)
-  return linear(c, c.b.mul({ x: gate, y: up }, `${short(p)}.gated`), `${p}.down_proj`, {
-    scale: c.residualScale,
-  })
-}
-
-/** One pre-norm decoder layer: x + attn(norm(x)), then + mlp(norm(·)). `skipMlp` for prefill's last layer. */
-export function decoderLayer(
+/** Gated MLP: down(act(gate(x)) · up(x)); `bias` on all three projections. */
+export function mlp(
   c: LayerContext,
   x: Var,
   layer: number,
-  attn: AttentionOptions,
-  skipMlp = false,
+  opts: { bias?: boolean; scaleOutput?: boolean } = {},
 ): Var {
-  const p = `model.layers.${layer}`
-  const h = c.b.add(
-    { x, y: attention(c, rmsNorm(c, x, `${p}.input_layernorm`, 1), layer, attn) },
-    `${short(p)}.attn_residual`,
-  )
-  if (skipMlp) return h
-  return c.b.add(
-    { x: h, y: mlp(c, rmsNorm(c, h, `${p}.post_attention_layernorm`, 1), layer) },
-    `${short(p)}.mlp_residual`,
-  )
+  const p = `model.layers.${layer}.mlp`
+  // Configs are checked when parsed; this guards configs built by hand through the API.
+  const act = Object.hasOwn(ACTIVATIONS, c.cfg.hidden_act) ? ACTIVATIONS[c.cfg.hidden_act] : null
+  if (!act)
+    throw new UsageError(
+      `hidden_act '${c.cfg.hidden_act}' is not supported (supported: ${SUPPORTED_ACTIVATIONS.join(', ')})`,
+    )
+  const bias = !!opts.bias
+  const gate = act(c.b, linear(c, x, `${p}.gate_proj`, { bias }), `${short(p)}.act`)
+  const up = linear(c, x, `${p}.up_proj`, { bias })
+  return linear(c, c.b.mul({ x: gate, y: up }, `${short(p)}.gated`), `${p}.down_proj`, {
+    bias,
+    scale: opts.scaleOutput === false ? 1 : c.residualScale,
+  })
 }

@@ -67,7 +67,7 @@ export class WeightBank {
 
   /**
    * The weight `name` viewed with `shape` (same element count, row-major, no transpose), or a
-   * row range of it (`rows`: [start, end) of axis 0) for split LM heads.
+   * row range of it (`rows`: [start, end) of axis 0) for split LM heads; values (w + offset) · scale.
    */
   get(
     name: string,
@@ -75,13 +75,15 @@ export class WeightBank {
     lut?: LutSpec,
     rows?: [number, number],
     scale = 1,
+    offset = 0,
   ): GraphWeight {
-    const key = `${name}|${shape.join(',')}|${lut ? `${lut.bits},${lut.groupSize}` : 'fp16'}|${rows ?? ''}|${scale}`
+    const key = `${name}|${shape.join(',')}|${lut ? `${lut.bits},${lut.groupSize}` : 'fp16'}|${rows ?? ''}|${scale}${offset ? `|+${offset}` : ''}`
     const hit = this.#cache.get(key)
     if (hit) return hit
     const src = this.shapeOf(name)
     const cols = src.slice(1).reduce((a, b) => a * b, 1)
-    const scaled = (x: Float32Array) => (scale === 1 ? x : x.map((v) => v * scale))
+    const scaled = (x: Float32Array) =>
+      scale === 1 && offset === 0 ? x : x.map((v) => (v + offset) * scale)
     const base = rows?.[0] ?? 0
     const rowReader: RowReader = {
       cols,

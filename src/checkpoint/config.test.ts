@@ -181,7 +181,7 @@ test('unsupported and missing model_type name the key and list what is supported
   )
   fails(() => parseModelConfig({ hidden_size: 4 }, 'c.json'), 'c.json', /'model_type' is missing/)
   fails(() => parseModelConfig([1], 'c.json'), 'c.json', /expected a JSON object/)
-  assert.deepEqual(SUPPORTED_MODEL_TYPES, ['llama', 'qwen2', 'qwen3'])
+  assert.deepEqual(SUPPORTED_MODEL_TYPES, ['llama', 'qwen2', 'qwen3', 'gemma3_text', 'gemma3'])
 })
 
 test('bad values: missing, NaN, negative, fractional, wrong type, inconsistent heads', () => {

@@ -1,8 +1,11 @@
 // config.json → a typed model config that keeps the Hugging Face key names.
 //
 // Parsed once, at the boundary: known keys are validated, defaults filled in from one table,
-// unknown keys dropped. Adding a model type is one row in MODEL_TYPES (plus its own keys, if any).
+// unknown keys dropped. The keys every decoder shares are here; an architecture's own keys,
+// default overrides and refusals live in its file under src/arch/.
 
+import { SUPPORTED_ACTIVATIONS } from '../arch/blocks.js'
+import { findArch, SUPPORTED_MODEL_TYPES, type ModelConfig } from '../arch/registry.js'
 import { FormatError } from '../util/errors.js'
 import {
   type Default,
@@ -10,7 +13,6 @@ import {
   type Spec,
   applySpec,
   bool,
-  count,
   positive,
   size,
   str,
@@ -19,6 +21,9 @@ import {
   tokenIds,
 } from './fields.js'
 import { isObject, readJsonFile } from './json.js'
+
+export type { ModelConfig, ModelType } from '../arch/registry.js'
+export { SUPPORTED_MODEL_TYPES } from '../arch/registry.js'
 
 /** Llama 3.1+ frequency-dependent RoPE scaling. */
 export interface RopeScalingLlama3 {
@@ -67,29 +72,6 @@ export interface BaseConfig {
   torch_dtype: string | null
 }
 
-export interface LlamaConfig extends BaseConfig {
-  model_type: 'llama'
-}
-
-/** Qwen2 / Qwen2.5. */
-export interface Qwen2Config extends BaseConfig {
-  model_type: 'qwen2'
-  use_sliding_window: boolean
-  sliding_window: number | null
-  max_window_layers: number
-}
-
-/** Qwen3 (dense): llama plus RMSNorm on q and k per head. */
-export interface Qwen3Config extends BaseConfig {
-  model_type: 'qwen3'
-  use_sliding_window: boolean
-  sliding_window: number | null
-  max_window_layers: number
-}
-
-export type ModelConfig = LlamaConfig | Qwen2Config | Qwen3Config
-export type ModelType = ModelConfig['model_type']
-
 const ropeScaling: Field<RopeScaling | null> = {
   want: 'null or an object with rope_type',
   parse: (v, ctx) => parseRopeScaling(v, ctx.fail),
@@ -126,6 +108,11 @@ function parseRopeScaling(
   return { rope_type: type, ...out } as RopeScaling
 }
 
+const activation: Field<string> = {
+  want: `one of ${SUPPORTED_ACTIVATIONS.join(', ')}`,
+  check: (v) => typeof v === 'string' && SUPPORTED_ACTIVATIONS.includes(v),
+}
+
 const BASE: Spec = [
   ['architectures', strings, []],
   ['vocab_size', size, 'required'],
@@ -142,17 +129,11 @@ const BASE: Spec = [
   ['tie_word_embeddings', bool, false],
   ['attention_bias', bool, false],
   ['mlp_bias', bool, false],
-  ['hidden_act', str, 'silu'],
+  ['hidden_act', activation, 'silu'],
   ['bos_token_id', tokenId, null],
   ['eos_token_id', tokenIds, []],
   ['pad_token_id', tokenId, null],
   ['torch_dtype', str, (c, _f, raw) => (typeof raw.dtype === 'string' ? raw.dtype : null)],
-]
-
-const SLIDING: Spec = [
-  ['use_sliding_window', bool, false],
-  ['sliding_window', { ...size, nullable: true }, null],
-  ['max_window_layers', count, (c) => c.num_hidden_layers],
 ]
 
 function defaultHeadDim(
@@ -169,20 +150,6 @@ function defaultHeadDim(
   return hidden / heads
 }
 
-/** Per-type fields and default overrides (HF transformers' config class defaults). */
-const MODEL_TYPES: Record<ModelType, { spec: Spec; defaults: Record<string, unknown> }> = {
-  llama: { spec: BASE, defaults: {} },
-  // Qwen2 configs have no attention_bias key: its q/k/v projections always carry a bias.
-  qwen2: {
-    spec: [...BASE, ...SLIDING],
-    defaults: { max_position_embeddings: 32768, attention_bias: true },
-  },
-  qwen3: { spec: [...BASE, ...SLIDING], defaults: { max_position_embeddings: 32768 } },
-}
-
-/** The model_type values we can read. */
-export const SUPPORTED_MODEL_TYPES = Object.keys(MODEL_TYPES) as ModelType[]
-
 /**
  * Validates a parsed config.json object. `file` names the source in errors.
  * @example parseModelConfig(JSON.parse(text), 'config.json').num_key_value_heads
@@ -194,26 +161,30 @@ export function parseModelConfig(raw: unknown, file: string): ModelConfig {
   if (!isObject(raw)) throw new FormatError(file, 'expected a JSON object')
   const type = raw.model_type
   if (typeof type !== 'string') return fail('model_type', 'is missing')
-  const row = Object.hasOwn(MODEL_TYPES, type) ? MODEL_TYPES[type as ModelType] : undefined
-  if (!row) {
+  const arch = findArch(type)
+  if (!arch) {
     return fail(
       'model_type',
       `'${type}' is not supported (supported: ${SUPPORTED_MODEL_TYPES.join(', ')})`,
     )
   }
+  const text = arch.config.unwrap?.(raw) ?? raw
   // Newer configs (transformers 5) nest rope_theta/rope_type under rope_parameters.
-  const rp = isObject(raw.rope_parameters) ? raw.rope_parameters : undefined
-  const withRope = rp ? { rope_theta: rp.rope_theta, rope_scaling: rp, ...raw } : raw
-  const spec: Spec = row.spec.map(([k, f, d]) => [
+  const rp = isObject(text.rope_parameters) ? text.rope_parameters : undefined
+  const withRope = rp ? { rope_theta: rp.rope_theta, rope_scaling: rp, ...text } : text
+  const { spec: own, defaults } = arch.config
+  const spec: Spec = [...BASE, ...own].map(([k, f, d]) => [
     k,
     f,
-    k in row.defaults ? (row.defaults[k] as Default) : d,
+    k in defaults ? (defaults[k] as Default) : d,
   ])
   const cfg = applySpec(spec, withRope, fail)
   const { num_attention_heads: heads, num_key_value_heads: kv } = cfg as { [k: string]: number }
   if (heads % kv !== 0)
     fail('num_key_value_heads', `${kv} does not divide num_attention_heads ${heads}`)
-  return { model_type: type, ...cfg } as ModelConfig
+  const parsed = { model_type: type, ...cfg } as ModelConfig
+  arch.checkConfig(parsed, withRope, fail)
+  return parsed
 }
 
 /** Reads and validates `config.json` at `path`. */

@@ -1,3 +1,4 @@
+import { findGgufArch } from '../arch/registry.js'
 import assert from 'node:assert/strict'
 import { mkdtempSync, readFileSync, writeFileSync } from 'node:fs'
 import { tmpdir } from 'node:os'
@@ -80,17 +81,31 @@ test('unpermuteRows inverts the converter permutation: GGUF rows [r0, r2, r1, r3
 })
 
 test('tensor names map to Hugging Face names; unknown ones do not', () => {
-  assert.equal(hfTensorName('token_embd.weight'), 'model.embed_tokens.weight')
-  assert.equal(hfTensorName('output.weight'), 'lm_head.weight')
-  assert.equal(hfTensorName('blk.12.attn_output.weight'), 'model.layers.12.self_attn.o_proj.weight')
-  assert.equal(hfTensorName('blk.0.attn_q.bias'), 'model.layers.0.self_attn.q_proj.bias')
+  const [llama, qwen3] = ['llama', 'qwen3'].map((n) => {
+    const a = findGgufArch(n)
+    assert.ok(a, n)
+    return a
+  })
+  assert.equal(hfTensorName(llama, 'token_embd.weight'), 'model.embed_tokens.weight')
+  assert.equal(hfTensorName(llama, 'output.weight'), 'lm_head.weight')
   assert.equal(
-    hfTensorName('blk.3.ffn_norm.weight'),
+    hfTensorName(llama, 'blk.12.attn_output.weight'),
+    'model.layers.12.self_attn.o_proj.weight',
+  )
+  assert.equal(hfTensorName(llama, 'blk.0.attn_q.bias'), 'model.layers.0.self_attn.q_proj.bias')
+  assert.equal(
+    hfTensorName(llama, 'blk.3.ffn_norm.weight'),
     'model.layers.3.post_attention_layernorm.weight',
   )
-  assert.equal(hfTensorName('blk.0.attn_qkv.weight'), undefined)
-  assert.equal(hfTensorName('blk.0.constructor.weight'), undefined)
-  assert.equal(hfTensorName('toString.weight'), undefined)
+  assert.equal(hfTensorName(llama, 'blk.0.attn_qkv.weight'), undefined)
+  assert.equal(hfTensorName(llama, 'blk.0.constructor.weight'), undefined)
+  assert.equal(hfTensorName(llama, 'toString.weight'), undefined)
+  // q/k norms are Qwen3's: a llama GGUF carrying them is refused at import.
+  assert.equal(hfTensorName(llama, 'blk.0.attn_q_norm.weight'), undefined)
+  assert.equal(
+    hfTensorName(qwen3, 'blk.0.attn_q_norm.weight'),
+    'model.layers.0.self_attn.q_norm.weight',
+  )
 })
 
 test('llama GGUF (v2): config from metadata, Q and K unpermuted, V and the rest untouched', async () => {

@@ -1,6 +1,9 @@
-// A llama-family GGUF file seen as a Hugging Face checkpoint: HF tensor names and layouts, an HF
-// config built from the `<arch>.*` metadata, and the raw metadata for the tokenizer.
+// A GGUF file seen as a Hugging Face checkpoint: HF tensor names and layouts, an HF config built
+// from the `<arch>.*` metadata, and the raw metadata for the tokenizer. Which architectures, and
+// their per-layer tensor names and Q/K row order, come from their files under src/arch/.
 
+import { findGgufArch, GGUF_ARCHS } from '../arch/registry.js'
+import type { GgufArchitecture } from '../arch/types.js'
 import {
   readGgufRows,
   type GgufFile,
@@ -17,46 +20,21 @@ import { type ModelConfig, type RopeScaling, parseModelConfig } from './config.j
 import { parseGenerationConfig } from './generation-config.js'
 import { llama3ScalingFromFreqs } from './llama3-rope.js'
 
-/**
- * GGUF architectures we import. `permuteQK`: llama.cpp's converter reorders the rows of Q and K
- * for `llama` models (its rope kernel pairs adjacent dims; HF pairs dim i with i + head_dim/2).
- */
-const ARCHS: Record<
-  string,
-  { model_type: ModelConfig['model_type']; hfClass: string; permuteQK: boolean }
-> = {
-  llama: { model_type: 'llama', hfClass: 'LlamaForCausalLM', permuteQK: true },
-  qwen2: { model_type: 'qwen2', hfClass: 'Qwen2ForCausalLM', permuteQK: false },
-  qwen3: { model_type: 'qwen3', hfClass: 'Qwen3ForCausalLM', permuteQK: false },
-}
-
-/** GGUF tensor name → HF name, for whole-model tensors and (with `blk.N.`) per-layer ones. */
+/** GGUF tensor name → HF name for whole-model tensors; per-layer ones (`blk.N.`) by architecture. */
 const GLOBAL_NAMES: Record<string, string> = {
   token_embd: 'model.embed_tokens',
   output_norm: 'model.norm',
   output: 'lm_head',
 }
-const LAYER_NAMES: Record<string, string> = {
-  attn_norm: 'input_layernorm',
-  attn_q: 'self_attn.q_proj',
-  attn_k: 'self_attn.k_proj',
-  attn_v: 'self_attn.v_proj',
-  attn_output: 'self_attn.o_proj',
-  attn_q_norm: 'self_attn.q_norm',
-  attn_k_norm: 'self_attn.k_norm',
-  ffn_norm: 'post_attention_layernorm',
-  ffn_gate: 'mlp.gate_proj',
-  ffn_up: 'mlp.up_proj',
-  ffn_down: 'mlp.down_proj',
-}
 /** Consumed while building the config, not a weight. */
 const ROPE_FREQS = 'rope_freqs.weight'
 
-/** The HF name of a GGUF tensor, or undefined. */
-export function hfTensorName(ggufName: string): string | undefined {
+/** The HF name of a GGUF tensor of architecture `arch`, or undefined. */
+export function hfTensorName(arch: GgufArchitecture, ggufName: string): string | undefined {
   const layer = /^blk\.(\d+)\.(\w+)\.(weight|bias)$/.exec(ggufName)
   if (layer) {
-    const hf = Object.hasOwn(LAYER_NAMES, layer[2]) ? LAYER_NAMES[layer[2]] : undefined
+    const names = arch.gguf.layerNames
+    const hf = Object.hasOwn(names, layer[2]) ? names[layer[2]] : undefined
     return hf && `model.layers.${layer[1]}.${hf}.${layer[3]}`
   }
   const top = /^(\w+)\.(weight|bias)$/.exec(ggufName)
@@ -133,9 +111,13 @@ function ropeScaling(
 }
 
 /** Builds the HF config.json equivalent from `<arch>.*` and `tokenizer.ggml.*` metadata. */
-function buildConfig(g: GgufFile, arch: string, tensors: Map<string, GgufTensorInfo>): ModelConfig {
+function buildConfig(
+  g: GgufFile,
+  row: GgufArchitecture,
+  tensors: Map<string, GgufTensorInfo>,
+): ModelConfig {
   const m = metaReader(g)
-  const row = ARCHS[arch]
+  const arch = row.gguf.arch
   const heads = m.need(`${arch}.attention.head_count`)
   const hidden = m.need(`${arch}.embedding_length`)
   const headDim = m.num(`${arch}.attention.key_length`) ?? hidden / heads
@@ -152,7 +134,7 @@ function buildConfig(g: GgufFile, arch: string, tensors: Map<string, GgufTensorI
   // Stop ids: eos, plus end-of-turn / end-of-message where the vocabulary has them.
   const stops = ['eos', 'eot', 'eom'].map((k) => m.num(`tokenizer.ggml.${k}_token_id`))
   const raw = {
-    model_type: row.model_type,
+    model_type: row.modelType,
     architectures: [row.hfClass],
     vocab_size: embed.shape[0],
     hidden_size: hidden,
@@ -166,8 +148,8 @@ function buildConfig(g: GgufFile, arch: string, tensors: Map<string, GgufTensorI
     rope_theta: theta,
     rope_scaling: ropeScaling(g, arch, theta, headDim),
     tie_word_embeddings: !tensors.has('lm_head.weight'),
-    attention_bias:
-      row.model_type === 'qwen2' || tensors.has('model.layers.0.self_attn.q_proj.bias'),
+    attention_bias: tensors.has('model.layers.0.self_attn.q_proj.bias'),
+    mlp_bias: tensors.has('model.layers.0.mlp.gate_proj.bias'),
     bos_token_id: m.num('tokenizer.ggml.bos_token_id') ?? null,
     eos_token_id: [...new Set(stops.filter((v) => v !== undefined))],
     pad_token_id: m.num('tokenizer.ggml.padding_token_id') ?? null,
@@ -175,15 +157,15 @@ function buildConfig(g: GgufFile, arch: string, tensors: Map<string, GgufTensorI
   return parseModelConfig(raw, `${g.path} (config from GGUF metadata)`)
 }
 
-function mapTensors(g: GgufFile): Map<string, GgufTensorInfo> {
+function mapTensors(g: GgufFile, arch: GgufArchitecture): Map<string, GgufTensorInfo> {
   const out = new Map<string, GgufTensorInfo>()
   for (const t of g.tensors) {
     if (t.name === ROPE_FREQS) continue
-    const hf = hfTensorName(t.name)
+    const hf = hfTensorName(arch, t.name)
     if (!hf) {
       const known = [
         ...Object.keys(GLOBAL_NAMES),
-        ...Object.keys(LAYER_NAMES).map((n) => `blk.N.${n}`),
+        ...Object.keys(arch.gguf.layerNames).map((n) => `blk.N.${n}`),
       ]
       throw new FormatError(
         g.path,
@@ -202,19 +184,20 @@ function mapTensors(g: GgufFile): Map<string, GgufTensorInfo> {
 }
 
 /**
- * Opens a llama-family GGUF (general.architecture llama, qwen2 or qwen3) as a Checkpoint.
- * Unsupported architectures, tensors or quant types throw FormatError naming the file.
+ * Opens a GGUF of a registered architecture (general.architecture llama, qwen2, qwen3) as a
+ * Checkpoint. Unsupported architectures, tensors or quant types throw FormatError naming the file.
  */
 export function openGgufCheckpoint(path: string): Checkpoint {
   const g = readGguf(path)
-  const arch = g.metadata.get('general.architecture')
-  if (typeof arch !== 'string' || !Object.hasOwn(ARCHS, arch)) {
+  const name = g.metadata.get('general.architecture')
+  const arch = typeof name === 'string' ? findGgufArch(name) : undefined
+  if (!arch) {
     throw new FormatError(
       path,
-      `architecture '${String(arch)}' is not supported (supported: ${Object.keys(ARCHS).join(', ')})`,
+      `architecture '${String(name)}' is not supported (supported: ${GGUF_ARCHS.join(', ')})`,
     )
   }
-  const tensors = mapTensors(g)
+  const tensors = mapTensors(g, arch)
   const config = buildConfig(g, arch, tensors)
   const heads: Record<string, number> = {
     q_proj: config.num_attention_heads,
@@ -237,7 +220,7 @@ export function openGgufCheckpoint(path: string): Checkpoint {
     readTensor: (name, out) => {
       const t = get(name)
       const proj = /self_attn\.([qk]_proj)\.(weight|bias)$/.exec(name)?.[1]
-      if (!ARCHS[arch].permuteQK || !proj) return readGgufTensor(g, t, out)
+      if (!arch.gguf.permuteQK || !proj) return readGgufTensor(g, t, out)
       const data = readGgufTensor(g, t)
       const rows = t.shape[0]
       if (rows % (2 * heads[proj]) !== 0) {
@@ -251,7 +234,7 @@ export function openGgufCheckpoint(path: string): Checkpoint {
     readTensorRows(name, start, end) {
       const t = get(name)
       // Un-permuting q/k needs whole head blocks: those are read whole (they are small).
-      if (ARCHS[arch].permuteQK && /self_attn\.[qk]_proj\./.test(name)) {
+      if (arch.gguf.permuteQK && /self_attn\.[qk]_proj\./.test(name)) {
         const cols = t.elements / t.shape[0]
         checkRows(path, name, start, end, t.shape[0])
         return this.readTensor(name).slice(start * cols, end * cols)

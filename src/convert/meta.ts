@@ -16,6 +16,8 @@ export interface MetaInfo {
   vocabSize: number
   lmHeadChunkSizes: number[]
   argmax: boolean
+  /** Architecture-specific `parameters` keys (Gemma: sliding_window, single_cache). */
+  extra?: Record<string, string | number | boolean>
   /** File names (with .mlmodelc) as written. */
   files: { embeddings: string; lmHead: string; ffn: string } | { monolithic: string }
   /** Troubleshooting comment lines (`# key: value`). */
@@ -80,6 +82,7 @@ export function metaYaml(m: MetaInfo): string {
     `    vocab_size: ${m.vocabSize}`,
     `    lm_head_chunk_sizes: [${m.lmHeadChunkSizes.join(', ')}]`,
     ...(m.argmax ? ['    argmax_in_model: true'] : []),
+    ...Object.entries(m.extra ?? {}).map(([k, v]) => `    ${k}: ${v}`),
     '    prefill_dynamic_slice: true',
     ...(mono ? ['    functions: [infer, prefill]'] : []),
     '',

@@ -12,7 +12,7 @@ import {
   lmHeadSplit,
   monolithicModel,
   type PartOptions,
-} from '../arch/parts.js'
+} from './parts.js'
 import { WeightBank, type LutSpec, type QuantReport, type Quantizer } from '../arch/weights.js'
 import { openCheckpoint, type Checkpoint } from '../checkpoint/checkpoint.js'
 import type { CoreMLModel } from '../package/model.js'
@@ -23,6 +23,7 @@ import { compilePackages } from './compile.js'
 import { lintPackages, type LintFinding } from './lint.js'
 import { metaYaml, modelDisplayName } from './meta.js'
 import { partNames } from './names.js'
+import { checkWeights } from './weights-check.js'
 import { writeTokenizerFiles } from './tokenizer-files.js'
 import { chooseScale, measureResidualPeak, TARGET_PEAK, type PreflightResult } from './preflight.js'
 import { loadTokenizer } from '../tokenizer/load.js'
@@ -137,8 +138,10 @@ export async function convert(
   const ckpt = await openCheckpoint(o.model)
   const cfg = ckpt.config
   const arch = archFor(cfg.model_type)
+  checkWeights(arch, ckpt)
   const prefix = o.prefix ?? arch.prefix
-  const chunks = o.chunks === 'auto' ? autoChunks(cfg, o.lut2?.bits ?? 16, o.maxChunkMb) : o.chunks
+  const chunks =
+    o.chunks === 'auto' ? autoChunks(arch, cfg, o.lut2?.bits ?? 16, o.maxChunkMb) : o.chunks
   mkdirSync(o.output, { recursive: true })
   const statePath = join(o.output, STATE_FILE)
   const fp = fingerprint(o, chunks)
@@ -210,9 +213,7 @@ export async function convert(
   const L = cfg.num_hidden_layers
   const H = cfg.hidden_size
   const [V] = bank.shapeOf('model.embed_tokens.weight')
-  const layerParams =
-    (cfg.num_attention_heads * 2 + cfg.num_key_value_heads * 2) * cfg.head_dim * H +
-    3 * H * cfg.intermediate_size
+  const layerParams = arch.layerParameters(cfg)
   const names = {
     embeddings: partNames.embeddings(prefix, o.lut1),
     lmHead: partNames.lmHead(prefix, o.lut3),
@@ -266,7 +267,7 @@ export async function convert(
   if (runs(STEPS.tokenizer)) {
     report.step(STEPS.tokenizer, 'Copy tokenizer, write config.json and meta.yaml')
     writeTokenizerFiles(ckpt, o.output)
-    writeMinimalConfig(ckpt, o.output)
+    writeMinimalConfig(ckpt, arch.tokenizerClass, o.output)
     const mono = o.monolithic
     const yaml = metaYaml({
       modelName: modelDisplayName(o.model),
@@ -280,6 +281,7 @@ export async function convert(
       vocabSize: cfg.vocab_size,
       lmHeadChunkSizes: lmHeadSplit(cfg.vocab_size, arch.splitLmHead),
       argmax: o.argmax,
+      extra: arch.metaParameters?.(cfg),
       files: mono
         ? { monolithic: `${names.monolithic}.mlmodelc` }
         : {
@@ -373,13 +375,12 @@ function loadState(path: string, fp: string): Saved {
 }
 
 /** ANEMLL's two-key config.json (tokenizer class, model type), plus the eos ids Swift looks for. */
-function writeMinimalConfig(ckpt: Checkpoint, out: string): void {
+function writeMinimalConfig(ckpt: Checkpoint, tokenizerClass: string, out: string): void {
   const path = join(out, 'config.json')
   if (existsSync(path)) return
-  const t = ckpt.config.model_type
   const cfg = {
-    tokenizer_class: t === 'llama' ? 'LlamaTokenizer' : 'Qwen2Tokenizer',
-    model_type: t,
+    tokenizer_class: tokenizerClass,
+    model_type: ckpt.config.model_type,
     eos_token_id: ckpt.generationConfig.eos_token_id.length
       ? ckpt.generationConfig.eos_token_id
       : ckpt.config.eos_token_id,

@@ -2,12 +2,13 @@
 // activations, our executor) and watches the residual stream, which is where pre-norm
 // transformers outgrow fp16's ±65504 (ANEMLL 0.3.5 §2.5). When it overflows, or peaks too close
 // to the limit, the weight-only remedy scales every residual update by α: the embeddings and the
-// o_proj / down_proj weights are multiplied by α. RMSNorm is scale-invariant and the final norm
+// writers of the residual updates are multiplied by α (each architecture's layer graph says which:
+// o_proj / down_proj for the pre-norm family). RMSNorm is scale-invariant and the final norm
 // removes the global factor, so the model computes the same function (up to eps) with a residual
 // stream α times smaller.
-import { monolithicModel, type PartOptions } from '../arch/parts.js'
 import { createState, loadFunction, makeTensor } from '../runtime/index.js'
 import type { Tensor } from '../runtime/index.js'
+import { monolithicModel, type PartOptions } from './parts.js'
 
 /** Peak |residual| we aim for after scaling (ANEMLL's rule of thumb: α = 50000 / peak). */
 export const TARGET_PEAK = 50000
@@ -19,10 +20,6 @@ export interface PreflightResult {
   /** The first residual var that overflowed (or turned NaN), if any. */
   overflowAt?: string
 }
-
-/** Weight names whose values the residual scaling multiplies by α. */
-export const isResidualWriter = (name: string): boolean =>
-  name === 'model.embed_tokens.weight' || /\.(self_attn\.o_proj|mlp\.down_proj)\.weight$/.test(name)
 
 const isResidual = (v: string) => /_(attn|mlp)_residual$/.test(v) || v === 'hidden_channels'
 

@@ -5,7 +5,7 @@ import { mkdtempSync, readFileSync, readdirSync, rmSync, statSync } from 'node:f
 import { tmpdir } from 'node:os'
 import { join } from 'node:path'
 import { parse as parseYaml } from 'yaml'
-import { lmHeadSplit } from '../../src/arch/parts.js'
+import { lmHeadSplit } from '../../src/convert/parts.js'
 import { openCheckpoint } from '../../src/checkpoint/checkpoint.js'
 import { convert, convertOptions, type ConvertOptions } from '../../src/convert/pipeline.js'
 import { readPackage } from '../../src/package/read.js'
@@ -37,6 +37,7 @@ test('every part of every architecture matches the contract tables', async () =>
     ['llama3', TINY('llama3')],
     ['qwen3', TINY('qwen3')],
     ['qwen2', TINY('qwen2')],
+    ['gemma3', TINY('gemma3')],
   ]) {
     const { out, result } = await converted(`contract-${arch}`, model)
     const cfg = (await openCheckpoint(model)).config
@@ -222,6 +223,7 @@ test(
       ['llama3', TINY('llama3')],
       ['qwen3', TINY('qwen3')],
       ['qwen2', TINY('qwen2')],
+      ['gemma3', TINY('gemma3')],
     ]) {
       jobs.push([`oracle-${arch}-fp16`, model, {}], [`oracle-${arch}-lut`, model, lut])
     }

@@ -1,12 +1,13 @@
 // The fp16 preflight on a model whose residual stream outgrows fp16 (llama3-hot: the tiny llama3
 // with embeddings and residual updates ×16384, the same function): the overflow is found, α is
-// chosen, and the remedied fp16 model computes what the original does.
+// chosen, and the remedied fp16 model computes what the original does; also on Gemma 3's
+// post-norm layers, where α goes on the post-norm gains.
 import { test } from 'node:test'
 import assert from 'node:assert/strict'
 import { mkdtempSync, readFileSync, rmSync } from 'node:fs'
 import { tmpdir } from 'node:os'
 import { join } from 'node:path'
-import { monolithicModel, type PartOptions } from '../../src/arch/parts.js'
+import { monolithicModel, type PartOptions } from '../../src/convert/parts.js'
 import { archFor } from '../../src/arch/registry.js'
 import { WeightBank } from '../../src/arch/weights.js'
 import { openCheckpoint } from '../../src/checkpoint/checkpoint.js'
@@ -93,4 +94,19 @@ test('the preflight finds the overflow, and α restores the original function in
   } finally {
     rmSync(out, { recursive: true, force: true })
   }
+})
+
+test("Gemma 3's remedy scales its post-norm gains and embeddings: same function, α-smaller stream", async () => {
+  const gemma = TINY('gemma3')
+  const plain = measureResidualPeak(await parts(gemma), IDS).peak
+  const scaled = measureResidualPeak(await parts(gemma, 1 / 64), IDS).peak
+  assert.ok(Math.abs((scaled * 64) / plain - 1) < 0.01, `peaks ${plain} → ${scaled}`)
+  const want = logits(await parts(gemma))
+  const got = logits(await parts(gemma, 1 / 64))
+  let worst = 0
+  want.forEach((w, i) => {
+    assert.equal(argmax(got[i]), argmax(w), `top-1 at position ${i}`)
+    for (let j = 0; j < w.length; j++) worst = Math.max(worst, Math.abs(got[i][j] - w[j]))
+  })
+  assert.ok(worst < 0.05, `max |Δlogit| ${worst}`)
 })

@@ -1,4 +1,4 @@
-// Tiny llama3 / qwen3 / qwen2 checkpoints converted at fp16 and run by our executor, against
+// Tiny llama3 / qwen3 / qwen2 / llama-bias / gemma3 checkpoints converted at fp16 and run by our executor, against
 // Hugging Face transformers' own float32 logits (test/fixtures/hf-goldens, made by
 // make_goldens.py): every position, token by token through `infer` and after batched `prefill`.
 import { test } from 'node:test'
@@ -91,6 +91,12 @@ const CASES = [
   { name: 'llama3', chunks: 1, what: 'llama3 rope scaling, GQA, tied head' },
   { name: 'qwen3', chunks: 2, what: 'q/k norms, head_dim 24, untied head' },
   { name: 'qwen2', chunks: 3, what: 'q/k/v biases, tied head' },
+  { name: 'llama-bias', chunks: 2, what: 'attention_bias on q/k/v/o, mlp_bias, untied head' },
+  {
+    name: 'gemma3',
+    chunks: 2,
+    what: 'local and global layers with their own rope, four (1 + w) norms, GeGLU, embeddings × √H',
+  },
 ]
 
 for (const c of CASES) {

@@ -4,7 +4,7 @@
 // are printed.
 import { test } from 'node:test'
 import assert from 'node:assert/strict'
-import { KV_STATE } from '../../src/arch/parts.js'
+import { KV_STATE } from '../../src/convert/parts.js'
 import type { Model } from '../../src/generate/engine.js'
 import type { HeadOutput } from '../../src/generate/head.js'
 import {

@@ -35,7 +35,7 @@ Options:
   --chunk <n|auto>        number of transformer chunks (default 2); auto picks the fewest that
                           keep each chunk under --max-chunk-mb
   --max-chunk-mb <mb>     chunk size target for --chunk auto (default 950: iOS; ~1900 for macOS)
-  --prefix <name>         file-name prefix (default by architecture: llama, qwen, qwen25)
+  --prefix <name>         file-name prefix (default by architecture: llama, qwen, qwen25, gemma3)
   --argmax                LM head returns argmax_idx/argmax_val instead of logits (greedy only)
   --monolithic            one package (infer + prefill, embeddings to logits) instead of parts
   --restart <step>        run steps >= step (1 embeddings, 2 LM head, 3 chunks, 6 compile,
@@ -117,7 +117,7 @@ export async function optionsFromFlags(
   ] as const)
     if (v[flag])
       throw new UsageError(
-        `--${flag} applies to Gemma 3 conversions, which anemll does not support yet (llama, qwen3, qwen2)`,
+        `--${flag} is not supported yet: Gemma 3 converts within its sliding window only (one cache, no rotation)`,
       )
   if (v['allow-missing-weights'])
     throw new UsageError(

@@ -1,24 +1,24 @@
 // The model parts ANEMLL's runtimes load, with ANEMLL's exact interfaces: embeddings (part 1),
 // transformer chunks with `infer` and `prefill` sharing one KV-cache state (part 2), the LM head
 // split into logits1..K or reduced to argmax in the model (part 3), and the monolithic model.
+import { rmsNorm, weightVar, type LayerContext, type Rotary } from '../arch/blocks.js'
+import { ropeTables } from '../arch/rope.js'
+import type { Architecture } from '../arch/types.js'
+import type { LutSpec, WeightBank } from '../arch/weights.js'
 import type { Checkpoint } from '../checkpoint/checkpoint.js'
-import type { ModelConfig } from '../checkpoint/config.js'
+import type { ModelConfig, RopeScaling } from '../checkpoint/config.js'
 import { buildFunction, buildProgram, type FunctionBuilder } from '../mil/builder.js'
 import type { MilFunction, Var } from '../mil/program.js'
 import { state, tensor } from '../mil/types.js'
 import type { CoreMLModel } from '../package/model.js'
 import { VERSION } from '../version.js'
-import { decoderLayer, rmsNorm, weightVar, type LayerContext } from './blocks.js'
-import { ropeTables } from './rope.js'
-import type { ArchSpec } from './types.js'
-import type { LutSpec, WeightBank } from './weights.js'
 
 /** The KV-cache state name ANEMLL declares (`model.model.kv_cache_0`, dots made identifiers). */
 export const KV_STATE = 'model_model_kv_cache_0'
 
 export interface PartOptions {
   ckpt: Checkpoint
-  arch: ArchSpec
+  arch: Architecture
   weights: WeightBank
   context: number
   batch: number
@@ -83,13 +83,8 @@ function fromChannels(b: FunctionBuilder, x: Var, h: number, s: number, name: st
 
 function embed(b: FunctionBuilder, o: PartOptions, ids: Var): Var {
   const [v, h] = o.weights.shapeOf('model.embed_tokens.weight')
-  const w = o.weights.get(
-    'model.embed_tokens.weight',
-    [v, h],
-    o.lut.embeddings,
-    undefined,
-    o.residualScale ?? 1,
-  )
+  const scale = (o.residualScale ?? 1) * (o.arch.embeddingScale?.(o.ckpt.config) ?? 1)
+  const w = o.weights.get('model.embed_tokens.weight', [v, h], o.lut.embeddings, undefined, scale)
   const table = weightVar(b, w, 'embed_tokens_weight')
   return b.gather({ x: table, indices: ids, axis: 0 }, 'hidden_states')
 }
@@ -131,11 +126,11 @@ interface Stack {
 }
 
 /** The decoder layers of one function on channel-first hidden states. */
-function runLayers(c: LayerContext, x: Var, arch: ArchSpec, s: Stack): Var {
+function runLayers(c: LayerContext, x: Var, arch: Architecture, s: Stack): Var {
   let h = x
   for (let l = s.layers[0]; l < s.layers[1]; l++) {
     const lastLayer = l === c.cfg.num_hidden_layers - 1
-    h = decoderLayer(c, h, l, arch.attention, s.prefillTail && lastLayer)
+    h = arch.layer(c, h, l, s.prefillTail && lastLayer)
   }
   return s.finalNorm ? rmsNorm(c, h, 'model.norm', 1) : h
 }
@@ -150,10 +145,25 @@ function layerContext(
   const cfg = o.ckpt.config
   const tables = ropeTables(cfg, o.context)
   const positions = seq === 1 ? ins.current_pos : ins.position_ids
-  const rows = (t: 'cos' | 'sin') => {
-    const table = b.const(tables[t], `rope_${t}_table`)
-    const g = b.gather({ x: table, indices: positions, axis: 0 }, `rope_${t}_rows`)
-    return b.reshape({ x: g, shape: [1, 1, seq, cfg.head_dim] }, `rope_${t}`)
+  const rows = (t: 'cos' | 'sin', tab: typeof tables, tag = '') => {
+    const table = b.const(tab[t], `rope${tag}_${t}_table`)
+    const g = b.gather({ x: table, indices: positions, axis: 0 }, `rope${tag}_${t}_rows`)
+    return b.reshape({ x: g, shape: [1, 1, seq, cfg.head_dim] }, `rope${tag}_${t}`)
+  }
+  const cos = rows('cos', tables)
+  const sin = rows('sin', tables)
+  const other = new Map<string, Rotary>()
+  const built = new Map<string, Var>()
+  const rotary = (theta: number, scaling: RopeScaling | null): Rotary => {
+    const key = JSON.stringify([theta, scaling])
+    let r = other.get(key)
+    if (!r) {
+      const t = ropeTables({ ...cfg, rope_theta: theta, rope_scaling: scaling }, o.context)
+      const tag = `_${other.size + 1}`
+      r = { cos: rows('cos', t, tag), sin: rows('sin', t, tag) }
+      other.set(key, r)
+    }
+    return r
   }
   return {
     b,
@@ -164,9 +174,17 @@ function layerContext(
     ctx: o.context,
     kv: ins[KV_STATE],
     pos: ins.current_pos,
+    positions,
+    once: (key, make) => {
+      let v = built.get(key)
+      if (!v) built.set(key, (v = make()))
+      return v
+    },
     mask: ins.causal_mask,
-    cos: rows('cos'),
-    sin: rows('sin'),
+    cos,
+    sin,
+    rotary,
+    normOffset: o.arch.normOffset ?? 0,
     residualScale: o.residualScale ?? 1,
   }
 }
@@ -235,9 +253,9 @@ export function chunkModel(o: PartOptions, index: number, count: number): CoreML
   }
 }
 
-function lmHeadWeightName(o: PartOptions): string {
-  return o.weights.has('lm_head.weight') ? 'lm_head.weight' : 'model.embed_tokens.weight'
-}
+/** The LM head's weight: the embeddings when tied (transformers then ignores a stored lm_head). */
+export const lmHeadWeight = (cfg: ModelConfig): string =>
+  cfg.tie_word_embeddings ? 'model.embed_tokens.weight' : 'lm_head.weight'
 
 /** LM head on normalized hidden states [1, 1, H]: logits1..K, or argmax_idx / argmax_val [K]. */
 function lmHead(
@@ -250,7 +268,7 @@ function lmHead(
   const H = cfg.hidden_size
   const sizes = lmHeadSplit(cfg.vocab_size, o.arch.splitLmHead)
   const x = b.reshape({ x: hidden, shape: [1, H, 1, 1] }, 'lm_head_input')
-  const name = lmHeadWeightName(o)
+  const name = lmHeadWeight(cfg)
   const outs: Record<string, Var> = {}
   const idx: Var[] = []
   const vals: Var[] = []
