@@ -3,7 +3,7 @@
 // finished steps are recorded, and a rerun with the same options resumes after the last one.
 import { createHash } from 'node:crypto'
 import { existsSync, mkdirSync, readFileSync, renameSync, writeFileSync } from 'node:fs'
-import { join } from 'node:path'
+import { basename, join } from 'node:path'
 import { archFor } from '../arch/registry.js'
 import {
   chunkModel,
@@ -20,6 +20,7 @@ import { writePackage } from '../package/write.js'
 import { VERSION } from '../version.js'
 import { autoChunks } from './chunking.js'
 import { compilePackages } from './compile.js'
+import { removeLeftovers, STATE_FILE } from './leftovers.js'
 import { lintPackages, type LintFinding } from './lint.js'
 import { metaYaml, modelDisplayName } from './meta.js'
 import { partNames } from './names.js'
@@ -27,6 +28,7 @@ import { writeTokenizerFiles } from './tokenizer-files.js'
 import { chooseScale, measureResidualPeak, TARGET_PEAK, type PreflightResult } from './preflight.js'
 import { loadTokenizer } from '../tokenizer/load.js'
 import { lutPolicy, type LutSpec as QuantLutSpec } from '../quant/index.js'
+import { AnemllError, UsageError } from '../util/errors.js'
 
 export interface ConvertOptions {
   /** Local Hugging Face folder or .gguf file (Hub ids are resolved before). */
@@ -110,7 +112,6 @@ export interface ConvertReporter {
 }
 
 const STEPS = { embeddings: 1, lmHead: 2, chunks: 3, compile: 6, tokenizer: 7, check: 8 }
-const STATE_FILE = '.anemll-convert.json'
 
 interface Saved {
   fingerprint: string
@@ -139,10 +140,19 @@ export async function convert(
   const arch = archFor(cfg.model_type)
   const prefix = o.prefix ?? arch.prefix
   const chunks = o.chunks === 'auto' ? autoChunks(cfg, o.lut2?.bits ?? 16, o.maxChunkMb) : o.chunks
+  if (!o.monolithic && chunks > cfg.num_hidden_layers)
+    throw new UsageError(
+      `--chunk ${chunks} is more than the model's ${cfg.num_hidden_layers} layers; use --chunk ${cfg.num_hidden_layers} at most`,
+    )
+  const last = o.only ?? o.restart
+  if (last > STEPS.check)
+    throw new UsageError(
+      `--${o.only !== undefined ? 'only' : 'restart'} ${last}: there is no such step (the steps are 1-${STEPS.check})`,
+    )
   mkdirSync(o.output, { recursive: true })
   const statePath = join(o.output, STATE_FILE)
   const fp = fingerprint(o, chunks)
-  const saved: Saved = loadState(statePath, fp)
+  const { saved, previous } = loadState(statePath, fp)
   const save = () => {
     writeFileSync(`${statePath}.partial`, JSON.stringify(saved, null, 2))
     renameSync(`${statePath}.partial`, statePath)
@@ -186,7 +196,18 @@ export async function convert(
       results.push({ ...prev, skipped: true })
       return
     }
-    if (!runs(step)) return
+    if (!runs(step)) {
+      if (
+        o.only === undefined &&
+        step < o.restart &&
+        !existsSync(path) &&
+        !existsSync(mlmodelcOf(path))
+      )
+        throw new UsageError(
+          `--restart ${o.restart}: ${file} (step ${step}) is not in ${o.output}; run from --restart ${step}`,
+        )
+      return
+    }
     const t = performance.now()
     const before = bank.quantReports.length
     const total = estimate(params, lut)
@@ -219,6 +240,22 @@ export async function convert(
     chunk: (i: number) => partNames.chunk(prefix, i, chunks, o.lut2),
     monolithic: partNames.monolithic(prefix, o.lut2),
   }
+  const current = o.monolithic
+    ? [names.monolithic]
+    : [
+        names.embeddings,
+        names.lmHead,
+        ...Array.from({ length: chunks }, (_, i) => names.chunk(i + 1)),
+      ]
+  // Parts of an earlier conversion with other options go only when this one starts from scratch.
+  const fresh = o.only === undefined && o.restart === 1
+  const removed = removeLeftovers(
+    o.output,
+    fresh ? previous : [],
+    current.map((n) => `${n}.mlpackage`),
+  )
+  if (removed.length)
+    report.note?.(`removed what an earlier conversion left: ${removed.join(', ')}`)
   if (o.monolithic) {
     if (runs(STEPS.embeddings) || runs(STEPS.chunks))
       report.step(1, 'Convert monolithic model (infer + prefill)')
@@ -265,6 +302,11 @@ export async function convert(
 
   if (runs(STEPS.tokenizer)) {
     report.step(STEPS.tokenizer, 'Copy tokenizer, write config.json and meta.yaml')
+    const missing = packagePaths.filter((p) => !existsSync(p) && !existsSync(mlmodelcOf(p)))
+    if (missing.length)
+      throw new AnemllError(
+        `meta.yaml not written: ${missing.map((p) => basename(p)).join(', ')} missing in ${o.output}; convert without --only/--restart first`,
+      )
     writeTokenizerFiles(ckpt, o.output)
     writeMinimalConfig(ckpt, o.output)
     const mono = o.monolithic
@@ -362,14 +404,20 @@ async function fp16Remedy(parts: PartOptions, setting: 'auto' | number, report: 
   return { before, after, scale }
 }
 
-function loadState(path: string, fp: string): Saved {
+const mlmodelcOf = (pkg: string) => pkg.replace(/\.mlpackage$/, '.mlmodelc')
+
+/** The saved state of the same options, and the parts a run with other options recorded. */
+function loadState(path: string, fp: string): { saved: Saved; previous: string[] } {
   try {
     const s = JSON.parse(readFileSync(path, 'utf8')) as Saved
-    if (s.fingerprint === fp && s.done && typeof s.done === 'object') return s
+    if (s.done && typeof s.done === 'object')
+      return s.fingerprint === fp
+        ? { saved: s, previous: [] }
+        : { saved: { fingerprint: fp, done: {} }, previous: Object.keys(s.done) }
   } catch {
     // no state, or an unreadable one: start over
   }
-  return { fingerprint: fp, done: {} }
+  return { saved: { fingerprint: fp, done: {} }, previous: [] }
 }
 
 /** ANEMLL's two-key config.json (tokenizer class, model type), plus the eos ids Swift looks for. */
