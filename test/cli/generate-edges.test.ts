@@ -75,15 +75,8 @@ test('run stops at the end marker demo stops at (stories260K: BOS), with the sam
   assert.equal(demo.code, 0, demo.stderr)
   assert.match(demo.stderr, /\[eos\]/)
   const run = anemll([
-    'run',
-    '--meta',
-    dir,
-    '--prompt',
-    'Once upon a time',
-    '--no-template',
-    '--max-tokens',
-    '400',
-    '--json',
+    ...['run', '--meta', dir, '--prompt', 'Once upon a time'],
+    ...'--no-template --max-tokens 400 --json'.split(' '),
   ])
   assert.equal(run.code, 0, run.stderr)
   const j = JSON.parse(run.stdout)
