@@ -4,7 +4,7 @@
 import { test } from 'node:test'
 import assert from 'node:assert/strict'
 import { spawnSync } from 'node:child_process'
-import { cpSync, mkdtempSync, readdirSync, readFileSync, rmSync } from 'node:fs'
+import { cpSync, mkdirSync, mkdtempSync, readdirSync, readFileSync, rmSync } from 'node:fs'
 import { tmpdir } from 'node:os'
 import { join } from 'node:path'
 import { openCheckpoint } from '../../src/checkpoint/checkpoint.js'
@@ -140,4 +140,18 @@ test('a model part without the function it needs is a one-line error, not a stac
   const r = anemll(['run', '--meta', dir, '--prompt', 'x'])
   assert.equal(r.code, 1)
   assert.equal(r.stderr, "anemll run: no function 'infer' in program (functions: main)\n")
+})
+
+test('a meta.yaml that is a folder, or /save into a missing folder: one line, and the chat goes on', async () => {
+  const odd = join(tmp, 'odd')
+  mkdirSync(join(odd, 'meta.yaml'), { recursive: true })
+  const r = anemll(['run', '--meta', odd, '--prompt', 'x'])
+  assert.equal(r.code, 1)
+  assert.equal(r.stderr, `anemll run: ${join(odd, 'meta.yaml')}: not a file\n`)
+  const dir = await convertedDir('fp16')
+  const input = `/save ${join(tmp, 'no/such/folder.json')}\nOnce\n/stats\n`
+  const chat = anemll(['chat', '--meta', dir, '--max-tokens', '3'], { input })
+  assert.equal(chat.code, 0, chat.stderr)
+  assert.match(chat.stderr, /cannot save to .*folder\.json: ENOENT: no such file or directory\n/)
+  assert.match(chat.stderr, /last reply: 3 tokens/, 'the chat went on')
 })

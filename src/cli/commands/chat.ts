@@ -92,8 +92,15 @@ function command(line: string, model: Model, session: Session, io: ChatIo): bool
     case '/save':
       if (!rest.length) io.err('usage: /save <file>\n')
       else {
-        saveConversation(arg, model, session)
-        io.err(`(saved ${session.messages.length} messages to ${arg})\n`)
+        try {
+          saveConversation(arg, model, session)
+          io.err(`(saved ${session.messages.length} messages to ${arg})\n`)
+        } catch (err) {
+          // a bad path is a typo at the prompt: say so and keep the conversation
+          const e = err as NodeJS.ErrnoException
+          if (typeof e.code !== 'string') throw err
+          io.err(`cannot save to ${arg}: ${e.message.replace(/, open '.*'$/, '')}\n`)
+        }
       }
       return true
     case '/help':
