@@ -139,7 +139,10 @@ test('a model part without the function it needs is a one-line error, not a stac
   )
   const r = anemll(['run', '--meta', dir, '--prompt', 'x'])
   assert.equal(r.code, 1)
-  assert.equal(r.stderr, "anemll run: no function 'infer' in program (functions: main)\n")
+  assert.equal(
+    r.stderr,
+    `anemll run: ${join(dir, chunk)}: no function 'infer' in program (functions: main)\n`,
+  )
 })
 
 test('a meta.yaml that is a folder, or /save into a missing folder: one line, and the chat goes on', async () => {
