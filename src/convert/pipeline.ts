@@ -3,7 +3,7 @@
 // finished steps are recorded, and a rerun with the same options resumes after the last one.
 import { createHash } from 'node:crypto'
 import { existsSync, mkdirSync, readFileSync, renameSync, writeFileSync } from 'node:fs'
-import { basename, join } from 'node:path'
+import { join } from 'node:path'
 import { archFor } from '../arch/registry.js'
 import {
   chunkModel,
@@ -28,7 +28,7 @@ import { writeTokenizerFiles } from './tokenizer-files.js'
 import { chooseScale, measureResidualPeak, TARGET_PEAK, type PreflightResult } from './preflight.js'
 import { loadTokenizer } from '../tokenizer/load.js'
 import { lutPolicy, type LutSpec as QuantLutSpec } from '../quant/index.js'
-import { AnemllError, UsageError } from '../util/errors.js'
+import { UsageError } from '../util/errors.js'
 
 export interface ConvertOptions {
   /** Local Hugging Face folder or .gguf file (Hub ids are resolved before). */
@@ -149,6 +149,33 @@ export async function convert(
     throw new UsageError(
       `--${o.only !== undefined ? 'only' : 'restart'} ${last}: there is no such step (the steps are 1-${STEPS.check})`,
     )
+  const names = {
+    embeddings: partNames.embeddings(prefix, o.lut1),
+    lmHead: partNames.lmHead(prefix, o.lut3),
+    chunk: (i: number) => partNames.chunk(prefix, i, chunks, o.lut2),
+    monolithic: partNames.monolithic(prefix, o.lut2),
+  }
+  const steps: [string, number][] = o.monolithic
+    ? [[names.monolithic, STEPS.embeddings]]
+    : [
+        [names.embeddings, STEPS.embeddings],
+        [names.lmHead, STEPS.lmHead],
+        ...Array.from({ length: chunks }, (_, i): [string, number] => [
+          names.chunk(i + 1),
+          STEPS.chunks,
+        ]),
+      ]
+  const made = (name: string) =>
+    existsSync(join(o.output, `${name}.mlpackage`)) ||
+    existsSync(join(o.output, `${name}.mlmodelc`))
+  const runs = (step: number) => (o.only !== undefined ? step === o.only : step >= o.restart)
+  // Parts this run does not write must be there already: steps 6-8 and meta.yaml name them all.
+  const needed = o.only === undefined || o.only > STEPS.chunks
+  const missing = steps.find(([n, step]) => needed && !runs(step) && !made(n))
+  if (missing)
+    throw new UsageError(
+      `--${o.only !== undefined ? 'only' : 'restart'} ${last}: ${missing[0]}.mlpackage (step ${missing[1]}) is not in ${o.output}; run from --restart ${missing[1]}`,
+    )
   mkdirSync(o.output, { recursive: true })
   const statePath = join(o.output, STATE_FILE)
   const fp = fingerprint(o, chunks)
@@ -157,7 +184,6 @@ export async function convert(
     writeFileSync(`${statePath}.partial`, JSON.stringify(saved, null, 2))
     renameSync(`${statePath}.partial`, statePath)
   }
-  const runs = (step: number) => (o.only !== undefined ? step === o.only : step >= o.restart)
   // The same rule coremltools applies: rank ≥ 2, more than 2048 weights, group size divides C_out.
   const bank = new WeightBank(ckpt, quantize, (name, shape, spec) =>
     lutPolicy(name, shape, 'ffn', { ffn: spec as QuantLutSpec }),
@@ -196,18 +222,7 @@ export async function convert(
       results.push({ ...prev, skipped: true })
       return
     }
-    if (!runs(step)) {
-      if (
-        o.only === undefined &&
-        step < o.restart &&
-        !existsSync(path) &&
-        !existsSync(mlmodelcOf(path))
-      )
-        throw new UsageError(
-          `--restart ${o.restart}: ${file} (step ${step}) is not in ${o.output}; run from --restart ${step}`,
-        )
-      return
-    }
+    if (!runs(step)) return
     const t = performance.now()
     const before = bank.quantReports.length
     const total = estimate(params, lut)
@@ -234,25 +249,12 @@ export async function convert(
   const layerParams =
     (cfg.num_attention_heads * 2 + cfg.num_key_value_heads * 2) * cfg.head_dim * H +
     3 * H * cfg.intermediate_size
-  const names = {
-    embeddings: partNames.embeddings(prefix, o.lut1),
-    lmHead: partNames.lmHead(prefix, o.lut3),
-    chunk: (i: number) => partNames.chunk(prefix, i, chunks, o.lut2),
-    monolithic: partNames.monolithic(prefix, o.lut2),
-  }
-  const current = o.monolithic
-    ? [names.monolithic]
-    : [
-        names.embeddings,
-        names.lmHead,
-        ...Array.from({ length: chunks }, (_, i) => names.chunk(i + 1)),
-      ]
   // Parts of an earlier conversion with other options go only when this one starts from scratch.
   const fresh = o.only === undefined && o.restart === 1
   const removed = removeLeftovers(
     o.output,
     fresh ? previous : [],
-    current.map((n) => `${n}.mlpackage`),
+    steps.map(([n]) => `${n}.mlpackage`),
   )
   if (removed.length)
     report.note?.(`removed what an earlier conversion left: ${removed.join(', ')}`)
@@ -302,11 +304,6 @@ export async function convert(
 
   if (runs(STEPS.tokenizer)) {
     report.step(STEPS.tokenizer, 'Copy tokenizer, write config.json and meta.yaml')
-    const missing = packagePaths.filter((p) => !existsSync(p) && !existsSync(mlmodelcOf(p)))
-    if (missing.length)
-      throw new AnemllError(
-        `meta.yaml not written: ${missing.map((p) => basename(p)).join(', ')} missing in ${o.output}; convert without --only/--restart first`,
-      )
     writeTokenizerFiles(ckpt, o.output)
     writeMinimalConfig(ckpt, o.output)
     const mono = o.monolithic
@@ -403,8 +400,6 @@ async function fp16Remedy(parts: PartOptions, setting: 'auto' | number, report: 
   )
   return { before, after, scale }
 }
-
-const mlmodelcOf = (pkg: string) => pkg.replace(/\.mlpackage$/, '.mlmodelc')
 
 /** The saved state of the same options, and the parts a run with other options recorded. */
 function loadState(path: string, fp: string): { saved: Saved; previous: string[] } {

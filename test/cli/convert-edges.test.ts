@@ -98,7 +98,8 @@ test('--restart checks that earlier steps are done; meta.yaml only names parts t
       ['--restart', '3'],
       /--restart 3: llama_embeddings\.mlpackage \(step 1\) is not in .*; run from --restart 1/,
     ],
-    [['--only', '7'], /meta\.yaml not written: llama_embeddings\.mlpackage, .* missing/],
+    [['--only', '7'], /--only 7: llama_embeddings\.mlpackage \(step 1\) is not in /],
+    [['--restart', '8'], /--restart 8: llama_embeddings\.mlpackage \(step 1\) is not in /],
   ] as const) {
     const r = await inProcess([
       'convert',
@@ -113,14 +114,14 @@ test('--restart checks that earlier steps are done; meta.yaml only names parts t
     assert.equal(r.code, 1, `${flags.join(' ')}: ${r.stderr}`)
     oneLine(r)
     assert.match(r.stderr, want)
-    assert.ok(!existsSync(join(out, 'meta.yaml')))
+    assert.ok(!existsSync(out), 'nothing written')
   }
   assert.equal(convert(out, ['--chunk', '2', '--quiet']).code, 0)
   rmSync(join(out, 'llama_FFN_PF_chunk_02of02.mlpackage'), { recursive: true })
   rmSync(join(out, 'meta.yaml'))
   const r = convert(out, ['--chunk', '2', '--only', '7', '--quiet'])
   assert.equal(r.code, 1)
-  assert.match(r.stderr, /meta\.yaml not written: llama_FFN_PF_chunk_02of02\.mlpackage missing/)
+  assert.match(r.stderr, /--only 7: llama_FFN_PF_chunk_02of02\.mlpackage \(step 3\) is not in /)
   assert.ok(!existsSync(join(out, 'meta.yaml')))
   // a restart whose earlier parts are there goes through
   assert.equal(convert(out, ['--chunk', '2', '--restart', '3', '--quiet']).code, 0)
