@@ -9,6 +9,7 @@ import { existsSync, readFileSync, statSync } from 'node:fs'
 import { copyFile, mkdir, rename, symlink, unlink, writeFile } from 'node:fs/promises'
 import { homedir } from 'node:os'
 import { dirname, join, relative } from 'node:path'
+import { envVar } from '../util/env.js'
 import { UsageError } from '../util/errors.js'
 
 const REPO_PART = /^[A-Za-z0-9](?:[A-Za-z0-9._-]{0,94}[A-Za-z0-9_])?$/
@@ -67,18 +68,20 @@ const TRUE = new Set(['1', 'true', 'yes', 'on'])
 
 /** HF_ENDPOINT, HF_HUB_CACHE / HF_HOME, HF_TOKEN (or $HF_HOME/token), HF_HUB_OFFLINE. */
 export function hubEnv(env: NodeJS.ProcessEnv = process.env): HubEnv {
-  const home = env.HF_HOME ?? join(env.XDG_CACHE_HOME ?? join(homedir(), '.cache'), 'huggingface')
+  const home =
+    envVar('HF_HOME', env) ??
+    join(envVar('XDG_CACHE_HOME', env) ?? join(homedir(), '.cache'), 'huggingface')
   const tokenFile = join(home, 'token')
   const token =
-    env.HF_TOKEN ||
-    env.HUGGING_FACE_HUB_TOKEN ||
+    envVar('HF_TOKEN', env) ||
+    envVar('HUGGING_FACE_HUB_TOKEN', env) ||
     (existsSync(tokenFile) ? readFileSync(tokenFile, 'utf8').trim() : '') ||
     undefined
   return {
-    endpoint: (env.HF_ENDPOINT ?? 'https://huggingface.co').replace(/\/+$/, ''),
-    cacheDir: env.HF_HUB_CACHE ?? join(home, 'hub'),
+    endpoint: (envVar('HF_ENDPOINT', env) ?? 'https://huggingface.co').replace(/\/+$/, ''),
+    cacheDir: envVar('HF_HUB_CACHE', env) ?? join(home, 'hub'),
     token,
-    offline: TRUE.has((env.HF_HUB_OFFLINE ?? '').toLowerCase()),
+    offline: TRUE.has((envVar('HF_HUB_OFFLINE', env) ?? '').toLowerCase()),
   }
 }
 

@@ -1,4 +1,6 @@
 import { AnemllError } from '../util/errors.js'
+import { envHelp } from '../util/env.js'
+import { suggest } from '../util/suggest.js'
 import { VERSION } from '../version.js'
 import type { Command } from './command.js'
 import { chatCommand } from './commands/chat.js'
@@ -39,31 +41,16 @@ function usage(): string {
     ...lines,
     '',
     "Run 'anemll <command> --help' for a command's options.",
+    '',
+    'Environment:',
+    envHelp(),
   ].join('\n')
-}
-
-/** Closest command name by edit distance, for "did you mean". */
-function suggest(name: string): string | undefined {
-  const dist = (a: string, b: string): number => {
-    const d = Array.from({ length: b.length + 1 }, (_, i) => i)
-    for (let i = 1; i <= a.length; i++) {
-      let prev = d[0]
-      d[0] = i
-      for (let j = 1; j <= b.length; j++) {
-        const tmp = d[j]
-        d[j] = Math.min(d[j] + 1, d[j - 1] + 1, prev + (a[i - 1] === b[j - 1] ? 0 : 1))
-        prev = tmp
-      }
-    }
-    return d[b.length]
-  }
-  const best = COMMANDS.map((c) => ({ c, d: dist(name, c.name) })).sort((x, y) => x.d - y.d)[0]
-  return best && best.d <= 2 ? best.c.name : undefined
 }
 
 /** Entry point of the `anemll` binary; returns the exit code. */
 export async function main(argv: string[]): Promise<number> {
   const [verb, ...rest] = argv
+  if (verb === 'help' && rest.length) return main([rest[0], '--help'])
   if (!verb || verb === '--help' || verb === '-h' || verb === 'help') {
     console.log(usage())
     return verb ? 0 : 1
@@ -74,7 +61,10 @@ export async function main(argv: string[]): Promise<number> {
   }
   const cmd = COMMANDS.find((c) => c.name === verb)
   if (!cmd) {
-    const s = suggest(verb)
+    const s = suggest(
+      verb,
+      COMMANDS.map((c) => c.name),
+    )
     console.error(
       `anemll: unknown command '${verb}'.${s ? ` Did you mean '${s}'?` : ''} See 'anemll --help'.`,
     )

@@ -130,6 +130,11 @@ export function lintFunction(part: string, fn: MilFunction): LintFinding[] {
   )
 }
 
+// ANEMLL's chunk file names (<prefix>_FFN[_PF][_lutN]_chunk_NNofMM): each must hold layers.
+const CHUNK_PART = /_chunk_\d+of\d+\.(mlpackage|mlmodelc)$/
+const LAYER_OPS = new Set(['conv', 'linear', 'matmul'])
+const hasLayers = (fn: MilFunction) => [...walkOps(fn.block)].some((op) => LAYER_OPS.has(op.type))
+
 /** Checks each package: weight-file size against the iOS and macOS limits, then every op. */
 export function lintPackages(paths: string[]): LintFinding[] {
   const findings: LintFinding[] = []
@@ -159,6 +164,14 @@ export function lintPackages(paths: string[]): LintFinding[] {
         fix: 'for iOS use more chunks (--chunk auto --max-chunk-mb 950)',
       })
     const model = readPackage(path)
+    if (CHUNK_PART.test(part) && !model.program.functions.some(hasLayers))
+      findings.push({
+        severity: 'error',
+        rule: 'empty-chunk',
+        part,
+        message: 'this transformer chunk holds no layers (no conv, linear or matmul op)',
+        fix: 'convert again with --chunk at most the number of layers',
+      })
     for (const fn of model.program.functions) findings.push(...lintFunction(part, fn))
   }
   return findings

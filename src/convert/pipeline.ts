@@ -20,6 +20,7 @@ import { writePackage } from '../package/write.js'
 import { VERSION } from '../version.js'
 import { autoChunks } from './chunking.js'
 import { compilePackages } from './compile.js'
+import { removeLeftovers, STATE_FILE } from './leftovers.js'
 import { lintPackages, type LintFinding } from './lint.js'
 import { metaYaml, modelDisplayName } from './meta.js'
 import { partNames } from './names.js'
@@ -28,6 +29,7 @@ import { writeTokenizerFiles } from './tokenizer-files.js'
 import { chooseScale, measureResidualPeak, TARGET_PEAK, type PreflightResult } from './preflight.js'
 import { loadTokenizer } from '../tokenizer/load.js'
 import { lutPolicy, type LutSpec as QuantLutSpec } from '../quant/index.js'
+import { UsageError } from '../util/errors.js'
 
 export interface ConvertOptions {
   /** Local Hugging Face folder or .gguf file (Hub ids are resolved before). */
@@ -111,7 +113,6 @@ export interface ConvertReporter {
 }
 
 const STEPS = { embeddings: 1, lmHead: 2, chunks: 3, compile: 6, tokenizer: 7, check: 8 }
-const STATE_FILE = '.anemll-convert.json'
 
 interface Saved {
   fingerprint: string
@@ -142,15 +143,50 @@ export async function convert(
   const prefix = o.prefix ?? arch.prefix
   const chunks =
     o.chunks === 'auto' ? autoChunks(arch, cfg, o.lut2?.bits ?? 16, o.maxChunkMb) : o.chunks
+  if (!o.monolithic && chunks > cfg.num_hidden_layers)
+    throw new UsageError(
+      `--chunk ${chunks} is more than the model's ${cfg.num_hidden_layers} layers; use --chunk ${cfg.num_hidden_layers} at most`,
+    )
+  const last = o.only ?? o.restart
+  if (last > STEPS.check)
+    throw new UsageError(
+      `--${o.only !== undefined ? 'only' : 'restart'} ${last}: there is no such step (the steps are 1-${STEPS.check})`,
+    )
+  const names = {
+    embeddings: partNames.embeddings(prefix, o.lut1),
+    lmHead: partNames.lmHead(prefix, o.lut3),
+    chunk: (i: number) => partNames.chunk(prefix, i, chunks, o.lut2),
+    monolithic: partNames.monolithic(prefix, o.lut2),
+  }
+  const steps: [string, number][] = o.monolithic
+    ? [[names.monolithic, STEPS.embeddings]]
+    : [
+        [names.embeddings, STEPS.embeddings],
+        [names.lmHead, STEPS.lmHead],
+        ...Array.from({ length: chunks }, (_, i): [string, number] => [
+          names.chunk(i + 1),
+          STEPS.chunks,
+        ]),
+      ]
+  const made = (name: string) =>
+    existsSync(join(o.output, `${name}.mlpackage`)) ||
+    existsSync(join(o.output, `${name}.mlmodelc`))
+  const runs = (step: number) => (o.only !== undefined ? step === o.only : step >= o.restart)
+  // Parts this run does not write must be there already: steps 6-8 and meta.yaml name them all.
+  const needed = o.only === undefined || o.only > STEPS.chunks
+  const missing = steps.find(([n, step]) => needed && !runs(step) && !made(n))
+  if (missing)
+    throw new UsageError(
+      `--${o.only !== undefined ? 'only' : 'restart'} ${last}: ${missing[0]}.mlpackage (step ${missing[1]}) is not in ${o.output}; run from --restart ${missing[1]}`,
+    )
   mkdirSync(o.output, { recursive: true })
   const statePath = join(o.output, STATE_FILE)
   const fp = fingerprint(o, chunks)
-  const saved: Saved = loadState(statePath, fp)
+  const { saved, previous } = loadState(statePath, fp)
   const save = () => {
     writeFileSync(`${statePath}.partial`, JSON.stringify(saved, null, 2))
     renameSync(`${statePath}.partial`, statePath)
   }
-  const runs = (step: number) => (o.only !== undefined ? step === o.only : step >= o.restart)
   // The same rule coremltools applies: rank ≥ 2, more than 2048 weights, group size divides C_out.
   const bank = new WeightBank(ckpt, quantize, (name, shape, spec) =>
     lutPolicy(name, shape, 'ffn', { ffn: spec as QuantLutSpec }),
@@ -214,12 +250,15 @@ export async function convert(
   const H = cfg.hidden_size
   const [V] = bank.shapeOf('model.embed_tokens.weight')
   const layerParams = arch.layerParameters(cfg)
-  const names = {
-    embeddings: partNames.embeddings(prefix, o.lut1),
-    lmHead: partNames.lmHead(prefix, o.lut3),
-    chunk: (i: number) => partNames.chunk(prefix, i, chunks, o.lut2),
-    monolithic: partNames.monolithic(prefix, o.lut2),
-  }
+  // Parts of an earlier conversion with other options go only when this one starts from scratch.
+  const fresh = o.only === undefined && o.restart === 1
+  const removed = removeLeftovers(
+    o.output,
+    fresh ? previous : [],
+    steps.map(([n]) => `${n}.mlpackage`),
+  )
+  if (removed.length)
+    report.note?.(`removed what an earlier conversion left: ${removed.join(', ')}`)
   if (o.monolithic) {
     if (runs(STEPS.embeddings) || runs(STEPS.chunks))
       report.step(1, 'Convert monolithic model (infer + prefill)')
@@ -364,14 +403,18 @@ async function fp16Remedy(parts: PartOptions, setting: 'auto' | number, report: 
   return { before, after, scale }
 }
 
-function loadState(path: string, fp: string): Saved {
+/** The saved state of the same options, and the parts a run with other options recorded. */
+function loadState(path: string, fp: string): { saved: Saved; previous: string[] } {
   try {
     const s = JSON.parse(readFileSync(path, 'utf8')) as Saved
-    if (s.fingerprint === fp && s.done && typeof s.done === 'object') return s
+    if (s.done && typeof s.done === 'object')
+      return s.fingerprint === fp
+        ? { saved: s, previous: [] }
+        : { saved: { fingerprint: fp, done: {} }, previous: Object.keys(s.done) }
   } catch {
     // no state, or an unreadable one: start over
   }
-  return { fingerprint: fp, done: {} }
+  return { saved: { fingerprint: fp, done: {} }, previous: [] }
 }
 
 /** ANEMLL's two-key config.json (tokenizer class, model type), plus the eos ids Swift looks for. */

@@ -6,7 +6,8 @@ import { join } from 'node:path'
 import type { Checkpoint } from '../checkpoint/checkpoint.js'
 import { tokenizerFilesFromGguf } from '../tokenizer/from-gguf.js'
 
-const COPIED = [
+/** The files step 7 may write (copied from a folder; the first three also from a GGUF). */
+export const TOKENIZER_FILES = [
   'tokenizer.json',
   'tokenizer_config.json',
   'vocab.json',
@@ -37,7 +38,7 @@ export function writeTokenizerFiles(ckpt: Checkpoint, out: string): string[] {
     return ['tokenizer.json', 'tokenizer_config.json', 'generation_config.json']
   }
   const copied: string[] = []
-  for (const name of COPIED) {
+  for (const name of TOKENIZER_FILES) {
     const from = join(src.dir, name)
     if (!existsSync(from)) continue
     copyFileSync(from, join(out, `${name}.partial`))

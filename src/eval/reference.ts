@@ -6,6 +6,7 @@ import { homedir } from 'node:os'
 import { dirname, join, resolve } from 'node:path'
 import { resolveModel } from '../checkpoint/resolve.js'
 import { convert, convertOptions, type ConvertReporter } from '../convert/pipeline.js'
+import { envVar } from '../util/env.js'
 import { FormatError } from '../util/errors.js'
 import { VERSION } from '../version.js'
 import type { ReferenceLogits } from './evaluate.js'
@@ -83,7 +84,7 @@ export async function fp16Reference(
     .update(JSON.stringify({ path: model.hubId ?? model.path, ...shape, VERSION }))
     .digest('hex')
     .slice(0, 16)
-  const root = join(process.env.ANEMLL_CACHE ?? join(homedir(), '.cache/anemll'), 'eval-reference')
+  const root = join(envVar('ANEMLL_CACHE') ?? join(homedir(), '.cache/anemll'), 'eval-reference')
   const dir = join(root, key)
   if (existsSync(join(dir, 'meta.yaml'))) return dir
   const tmp = `${dir}.tmp-${process.pid}`

@@ -113,7 +113,7 @@ export async function* generationLoop(
     out = r.out
   }
   if (reason !== 'stop_string') {
-    const tail = stops.push(detok.flush()).text + stops.flush()
+    const tail = stops.push(detok.flushComplete()).text + stops.flush()
     if (tail) {
       text += tail
       yield { type: 'text', text: tail }

@@ -54,6 +54,7 @@ export function metaPath(path: string): string {
   if (existsSync(p) && statSync(p).isDirectory()) {
     const inside = join(p, 'meta.yaml')
     if (!existsSync(inside)) throw new UsageError(`${path}: no meta.yaml in this folder`)
+    if (!statSync(inside).isFile()) throw new UsageError(`${inside}: not a file`)
     return inside
   }
   if (!existsSync(p)) throw new UsageError(`${path}: no such meta.yaml or folder`)

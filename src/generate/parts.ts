@@ -12,7 +12,7 @@ import {
   type State,
   type Tensor,
 } from '../runtime/index.js'
-import { FormatError } from '../util/errors.js'
+import { FormatError, ProgramError } from '../util/errors.js'
 import {
   argmaxChunkSizes,
   combineArgmax,
@@ -156,21 +156,36 @@ function headReader(
   return { argmax: false, read: (out) => ({ kind: 'logits', logits: concatLogits(out, names) }) }
 }
 
+/** A function of the part in `file`; a part without it is a FormatError naming the file. */
+function partFunction(
+  file: string,
+  model: CoreMLModel,
+  name: string | undefined,
+  opts: RunnerOptions,
+): Executable {
+  try {
+    return loadFunction(model, name, opts)
+  } catch (err) {
+    if (err instanceof ProgramError) throw new FormatError(file, err.message)
+    throw err
+  }
+}
+
 async function chunkedRunner(
   meta: ModelMeta,
   paths: { embeddings: string; lmHead: string; chunks: string[] },
   opts: RunnerOptions,
 ): Promise<Runner> {
-  const emb = loadFunction(await openModel(paths.embeddings), undefined, opts)
+  const emb = partFunction(paths.embeddings, await openModel(paths.embeddings), undefined, opts)
   const headModel = await openModel(paths.lmHead)
-  const head = loadFunction(headModel, undefined, opts)
+  const head = partFunction(paths.lmHead, headModel, undefined, opts)
   const chunks = await Promise.all(
     paths.chunks.map(async (file) => {
       const m = await openModel(file)
       const c = {
         file,
-        infer: loadFunction(m, 'infer', opts),
-        prefill: loadFunction(m, 'prefill', opts),
+        infer: partFunction(file, m, 'infer', opts),
+        prefill: partFunction(file, m, 'prefill', opts),
       }
       checkShapes(meta, file, c.infer, c.prefill)
       return c
@@ -215,8 +230,8 @@ async function monolithicRunner(
   opts: RunnerOptions,
 ): Promise<Runner> {
   const model = await openModel(file)
-  const infer = loadFunction(model, 'infer', opts)
-  const prefill = loadFunction(model, 'prefill', opts)
+  const infer = partFunction(file, model, 'infer', opts)
+  const prefill = partFunction(file, model, 'prefill', opts)
   checkShapes(meta, file, infer, prefill)
   const reader = headReader(infer, model, meta, file)
   const step = decoder(infer, opts)

@@ -1,4 +1,5 @@
 // The in-memory ML Program: Program → Function → Block → Operation, with Vars connecting them.
+import { ProgramError } from '../util/errors.js'
 import type { TensorValue } from './value.js'
 import type { Opset, TensorType, ValueType } from './types.js'
 
@@ -84,14 +85,15 @@ export function getFunction(p: Program, name = p.defaultFunction): MilFunction {
   const f = p.functions.find((fn) => fn.name === name)
   if (!f) {
     const names = p.functions.map((fn) => fn.name).join(', ')
-    throw new Error(`no function '${name}' in program (functions: ${names})`)
+    throw new ProgramError(`no function '${name}' in program (functions: ${names})`)
   }
   return f
 }
 
 /** The tensor type of a var; throws for states, lists and tuples. */
 export function tensorTypeOf(v: Var): TensorType {
-  if (v.type.kind !== 'tensor') throw new Error(`var '${v.name}' is a ${v.type.kind}, not a tensor`)
+  if (v.type.kind !== 'tensor')
+    throw new ProgramError(`var '${v.name}' is a ${v.type.kind}, not a tensor`)
   return v.type
 }
 

@@ -1,6 +1,7 @@
 // Constant tensor data. Storage per dtype (one row each in STORAGE): fp16/bf16 as bit patterns in
 // Uint16Array, sub-byte types bit-packed LSB-first exactly as in weight.bin (so multi-GB LUT indices
 // never expand 8x in memory), bool as 0/1 bytes, strings as string[].
+import { ProgramError } from '../util/errors.js'
 import { bf16ToFloat, halfToFloat } from '../util/fp16.js'
 import { DTYPES, numel, type DType, type TensorType } from './types.js'
 
@@ -139,7 +140,7 @@ export function toNumbers(v: TensorValue): number[] {
   const out = new Array<number>(n)
   for (let i = 0; i < n; i++) {
     const x = rawAt(d, i)
-    if (typeof x === 'string') throw new Error('string tensor has no numeric value')
+    if (typeof x === 'string') throw new ProgramError('string tensor has no numeric value')
     const dt = v.type.dtype
     out[i] =
       dt === 'fp16' ? halfToFloat(Number(x)) : dt === 'bf16' ? bf16ToFloat(Number(x)) : Number(x)

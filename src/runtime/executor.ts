@@ -4,6 +4,7 @@
 import { getFunction, type MilFunction, type Program } from '../mil/program.js'
 import type { CoreMLModel } from '../package/model.js'
 import type { Dim } from '../mil/types.js'
+import { envVar } from '../util/env.js'
 import { UsageError } from '../util/errors.js'
 import { halfsToFloats } from '../util/fp16.js'
 import type { Call } from './call.js'
@@ -62,7 +63,7 @@ export interface RunOptions {
 const constCaches = new WeakMap<object, ConstCache>()
 
 // ANEMLL_PROFILE=1: time per op type (kernel + fp16 rounding), printed to stderr at exit.
-export const PROFILE = process.env.ANEMLL_PROFILE === '1'
+export const PROFILE = envVar('ANEMLL_PROFILE') === '1'
 const PRODUCTS = new Set(['conv', 'matmul', 'linear'])
 const profile = new Map<string, { ms: number; calls: number; elems: number }>()
 export function profileAdd(opType: string, t0: number, outs: readonly Tensor[]) {

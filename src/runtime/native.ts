@@ -3,6 +3,7 @@
 // what gemmNT, LutWeight.readRows and roundHalfInPlace do, in float32 with float32 accumulation;
 // native.test.ts checks them against those TypeScript reference kernels. Without the addon, or
 // with ANEMLL_NATIVE=0, the TypeScript kernels run.
+import { envVar } from '../util/env.js'
 import { loadAddon } from '../util/native-addon.js'
 
 type F32 = Float32Array
@@ -207,7 +208,7 @@ export function noteJsWork(): void {
 export function useNative(on: boolean): void {
   addon = on ? undefined : null
   recorder = undefined
-  if (on && process.env.ANEMLL_NATIVE === '0') addon = null
+  if (on && envVar('ANEMLL_NATIVE') === '0') addon = null
 }
 
 /** Runs `f` on the TypeScript reference kernels (tests compare the native ones against them). */

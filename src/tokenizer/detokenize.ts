@@ -35,6 +35,26 @@ export class IncrementalDecoder {
     return this.#advance(true)
   }
 
+  /**
+   * Like flush, but leaves out an unfinished character at the end (a generation stopped between
+   * the bytes of one character): the text never ends in a U+FFFD of our making.
+   */
+  flushComplete(): string {
+    const tail = this.ids.slice(this.#read)
+    while (
+      tail.length &&
+      this.#tok
+        .decode([...this.ids.slice(this.#prefix, this.#read), ...tail], this.#opts)
+        .endsWith('\ufffd')
+    )
+      tail.pop()
+    const held = this.ids.splice(this.#read + tail.length)
+    const text = this.#advance(true)
+    this.ids.push(...held)
+    this.#read = this.ids.length
+    return text
+  }
+
   #advance(final: boolean): string {
     const before = this.#tok.decode(this.ids.slice(this.#prefix, this.#read), this.#opts)
     const after = this.#tok.decode(this.ids.slice(this.#prefix), this.#opts)

@@ -21,8 +21,8 @@ const END_OF_TURN = [
 ]
 
 /**
- * Sorted stop ids: generation_config's eos list, the tokenizer's eos, and the end-of-turn tokens the
- * vocabulary has as added tokens.
+ * Sorted stop ids: generation_config's eos list, the tokenizer's eos and bos, and the end-of-turn
+ * tokens the vocabulary has as added tokens.
  * @example stopTokenIds(tok, { eos_token_id: [128001, 128008, 128009] })
  */
 export function stopTokenIds(tok: Tokenizer, generation: GenerationEos = {}): number[] {
@@ -31,6 +31,8 @@ export function stopTokenIds(tok: Tokenizer, generation: GenerationEos = {}): nu
   for (const id of Array.isArray(eos) ? eos : eos == null ? [] : [eos])
     if (Number.isInteger(id) && id >= 0) ids.add(id)
   if (tok.eos) ids.add(tok.eos.id)
+  // A generated BOS starts another document: llama2.c's stories end with it.
+  if (tok.bos) ids.add(tok.bos.id)
   const added = new Map(tok.addedTokens.map((t) => [t.content, t.id]))
   for (const text of END_OF_TURN) {
     const id = added.get(text)

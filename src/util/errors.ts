@@ -14,6 +14,11 @@ export class FormatError extends AnemllError {
   }
 }
 
+/** A model program lacks what is asked of it (a function, a tensor where a state is). */
+export class ProgramError extends AnemllError {
+  override name = 'ProgramError'
+}
+
 /** A command-line flag or API option has a bad value: names the flag and how to fix it. */
 export class UsageError extends AnemllError {
   override name = 'UsageError'

@@ -69,3 +69,19 @@ test('quiet prints nothing; unknown total shows no bar or ETA', () => {
   assert.doesNotMatch(s.out.at(-1)!, /ETA|%/)
   assert.match(s.out.at(-1)!, /u {2}7 {2}7\.0\/s/)
 })
+
+test('no speed until a second of progress has been seen (no "GiB/s" from the first blob)', () => {
+  let t = 0
+  const s = sink(false)
+  const p = new Progress({ label: 'b', total: 1 << 20, unit: 'bytes', stream: s, now: () => t })
+  t = 0.01
+  p.update(64 * 1024) // first line: 64 KiB in 10 µs would read 6 GiB/s
+  assert.doesNotMatch(s.out[0], /\/s|ETA/)
+  t = 2000
+  p.update(512 * 1024)
+  assert.match(p.line(), /256 KiB\/s {2}ETA 2s/)
+  const quick = new Progress({ label: 'q', total: 10, stream: s, now: () => t })
+  quick.update(10)
+  quick.finish()
+  assert.match(s.out.at(-1)!, /^q .* 10\/10 {2}in 0s\n$/)
+})

@@ -28,6 +28,8 @@ export interface ProgressOptions {
 
 const BAR_WIDTH = 24
 const SPEED_WINDOW_MS = 5000
+// A speed from a few milliseconds of work is noise (the first blob arrives at "GiB/s").
+const MIN_SPEED_SPAN_MS = 1000
 
 /**
  * Progress of one task: call `update`/`add` as work is done and `finish` at the end.
@@ -80,11 +82,11 @@ export class Progress {
     this.#draw(this.#now(), true)
   }
 
-  /** Amount per second over the last few seconds (0 before any progress). */
-  speed(): number {
+  /** Amount per second over the last few seconds; undefined until a second has been seen. */
+  speed(): number | undefined {
     const [t0, d0] = this.#samples[0]
     const [t1, d1] = this.#samples[this.#samples.length - 1]
-    return t1 > t0 ? ((d1 - d0) * 1000) / (t1 - t0) : 0
+    return t1 - t0 >= MIN_SPEED_SPAN_MS ? ((d1 - d0) * 1000) / (t1 - t0) : undefined
   }
 
   /** The status line as it would be printed now. */
@@ -104,11 +106,15 @@ export class Progress {
       parts.push(amount(this.done))
     }
     const elapsed = (this.#now() - this.#start) / 1000
-    const speed = final && elapsed > 0 ? this.done / elapsed : this.speed()
-    const per = unit === 'bytes' ? `${formatBytes(speed)}/s` : `${speed.toFixed(1)}/s`
-    parts.push(per)
+    const speed = !final
+      ? this.speed()
+      : elapsed * 1000 >= MIN_SPEED_SPAN_MS
+        ? this.done / elapsed
+        : undefined
+    if (speed !== undefined)
+      parts.push(unit === 'bytes' ? `${formatBytes(speed)}/s` : `${speed.toFixed(1)}/s`)
     if (final) parts.push(`in ${formatDuration(elapsed)}`)
-    else if (total !== undefined && speed > 0 && this.done < total)
+    else if (total !== undefined && speed !== undefined && speed > 0 && this.done < total)
       parts.push(`ETA ${formatDuration((total - this.done) / speed)}`)
     return parts.join('  ')
   }

@@ -2,13 +2,15 @@
 import { spawnSync } from 'node:child_process'
 import { join } from 'node:path'
 
-const BIN = join(import.meta.dirname, '../../src/cli/bin.ts')
+export const BIN = join(import.meta.dirname, '../../src/cli/bin.ts')
+// tsx by its file URL, so that a child started in another folder (opts.cwd) still finds it
+export const TSX = import.meta.resolve('tsx')
 
 export function anemll(
   args: string[],
   opts: { input?: string; env?: NodeJS.ProcessEnv; cwd?: string } = {},
 ) {
-  const r = spawnSync(process.execPath, ['--import', 'tsx', BIN, ...args], {
+  const r = spawnSync(process.execPath, ['--import', TSX, BIN, ...args], {
     encoding: 'utf8',
     input: opts.input,
     env: { ...process.env, ...opts.env },

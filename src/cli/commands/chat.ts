@@ -92,8 +92,15 @@ function command(line: string, model: Model, session: Session, io: ChatIo): bool
     case '/save':
       if (!rest.length) io.err('usage: /save <file>\n')
       else {
-        saveConversation(arg, model, session)
-        io.err(`(saved ${session.messages.length} messages to ${arg})\n`)
+        try {
+          saveConversation(arg, model, session)
+          io.err(`(saved ${session.messages.length} messages to ${arg})\n`)
+        } catch (err) {
+          // a bad path is a typo at the prompt: say so and keep the conversation
+          const e = err as NodeJS.ErrnoException
+          if (typeof e.code !== 'string') throw err
+          io.err(`cannot save to ${arg}: ${e.message.replace(/, open '.*'$/, '')}\n`)
+        }
       }
       return true
     case '/help':
@@ -148,12 +155,13 @@ export const chatCommand: Command = {
     io.err(
       `${model.meta.name ?? 'model'} · context ${model.meta.context}${model.template ? '' : ' · no chat template: plain-text mode'}\n${IN_CHAT_HELP}\n`,
     )
+    let quit = false
     try {
       if (tty) rl.prompt()
       for await (const line of rl) {
         const text = line.trim()
         if (text.startsWith('/')) {
-          if (!command(text, model, session, io)) break
+          if ((quit = !command(text, model, session, io))) break
         } else if (text) {
           if (v['no-history']) session.reset()
           reply = new AbortController()
@@ -164,6 +172,8 @@ export const chatCommand: Command = {
         }
         if (tty) rl.prompt()
       }
+      // Ctrl-D (or Ctrl-C) at the prompt: end the prompt's line so the shell starts on its own
+      if (tty && !quit) io.out('\n')
     } finally {
       process.off('SIGINT', interrupt)
       rl.close()

@@ -1,5 +1,5 @@
-import { existsSync, statfsSync, statSync } from 'node:fs'
-import { dirname, resolve, sep } from 'node:path'
+import { existsSync, realpathSync, statfsSync, statSync } from 'node:fs'
+import { basename, dirname, join, resolve, sep } from 'node:path'
 import type { LutSpec } from '../../arch/weights.js'
 import { openCheckpoint } from '../../checkpoint/checkpoint.js'
 import {
@@ -8,9 +8,10 @@ import {
   type ConvertOptions,
   type ConvertResult,
 } from '../../convert/pipeline.js'
+import { isForeignFolder } from '../../convert/leftovers.js'
 import { formatFinding } from '../../convert/lint.js'
 import { parseLutSpec, palettizer } from '../../quant/index.js'
-import { UsageError } from '../../util/errors.js'
+import { AnemllError, UsageError } from '../../util/errors.js'
 import { table } from '../../util/format.js'
 import { formatBytes, formatDuration, Progress } from '../../util/progress.js'
 import { parseFlags, type Command } from '../command.js'
@@ -136,12 +137,7 @@ export async function optionsFromFlags(
   const chunks = v.chunk === 'auto' ? 'auto' : int('chunk', v.chunk, 1)
   const model = await resolveModelArg(v.model)
   const output = resolve(v.output)
-  const src = resolve(model)
-  const srcDir = statSync(src).isDirectory() ? src : dirname(src)
-  if (output === srcDir || output.startsWith(srcDir + sep))
-    throw new UsageError(
-      `--output ${v.output} is inside the model folder ${srcDir}; choose a folder outside it`,
-    )
+  checkOutput(v.output, output, model)
   return {
     model,
     output,
@@ -182,9 +178,49 @@ async function resolveModelArg(spec: string): Promise<string> {
   if (existsSync(spec)) return resolve(spec)
   if (/^[\w.-]+\/[\w.-]+(@[\w./-]+)?$/.test(spec)) {
     const { resolveModel } = await import('../../checkpoint/resolve.js')
-    return (await resolveModel(spec)).path
+    try {
+      return (await resolveModel(spec)).path
+    } catch (err) {
+      // `models/stories999` may be a mistyped local path as much as a Hub id: say both.
+      if (!(err instanceof AnemllError)) throw err
+      throw new UsageError(
+        `--model ${spec}: no such local folder or file, and as a Hub id: ${err.message}`,
+      )
+    }
   }
   throw new UsageError(`--model ${spec}: no such folder or file, and not a Hub id (org/name)`)
+}
+
+/** `path` with symlinks resolved, also when its last parts do not exist yet. */
+function realPath(path: string): string {
+  const missing: string[] = []
+  let p = path
+  while (!existsSync(p) && dirname(p) !== p) {
+    missing.unshift(basename(p))
+    p = dirname(p)
+  }
+  return join(realpathSync(p), ...missing)
+}
+
+/**
+ * The output may not be the input file, nor lie inside an input model folder (a GGUF's folder is
+ * not the model's: the file alone is protected); symlinks count as where they point.
+ */
+function checkOutput(flag: string, output: string, model: string): void {
+  const out = realPath(output)
+  const src = realpathSync(model)
+  const inside = statSync(src).isDirectory()
+    ? out === src || out.startsWith(src + sep)
+    : out === src
+  if (inside)
+    throw new UsageError(
+      `--output ${flag} is ${out === src ? 'the model' : 'inside the model folder'} ${src}; choose a folder outside it`,
+    )
+  for (let p = output; dirname(p) !== p; p = dirname(p))
+    if (existsSync(p) && !statSync(p).isDirectory())
+      throw new UsageError(
+        `--output ${flag}: ${p} is a file, not a folder; choose another --output`,
+      )
 }
 
 /** Refuses to start when the output disk cannot hold the estimated parts. */
@@ -195,7 +231,9 @@ async function checkDisk(o: ConvertOptions): Promise<void> {
     .reduce((n, t) => n + ckpt.tensorInfo(t).shape.reduce((a, b) => a * b, 1), 0)
   const bits = (l?: LutSpec) => (l ? l.bits : 16)
   const need = (params * Math.max(bits(o.lut1), bits(o.lut2), bits(o.lut3))) / 8
-  const fs = statfsSync(existsSync(o.output) ? o.output : dirname(o.output))
+  let existing = o.output // the output and its missing parents are created by the conversion
+  while (!existsSync(existing)) existing = dirname(existing)
+  const fs = statfsSync(existing)
   const free = fs.bavail * fs.bsize
   if (free < need * 1.1)
     throw new UsageError(
@@ -225,7 +263,6 @@ export function renderResult(r: ConvertResult): string {
     '',
     `  ${r.chunks} chunk${r.chunks > 1 ? 's' : ''} · ${formatDuration(r.seconds)} · ANE check: ${r.findings.length ? `${errors} error(s), ${r.findings.length - errors} warning(s)` : 'ok'}`,
     ...r.findings.slice(0, 20).map((f) => `  ${formatFinding(f)}`),
-    ...(r.compileNote ? [`  note: ${r.compileNote}`] : []),
     ...(r.fp16
       ? [
           `  fp16 preflight: residual peak ${r.fp16.before.overflowAt ? 'overflow' : r.fp16.before.peak.toFixed(0)} → ${r.fp16.after.peak.toFixed(0)} (α = ${r.fp16.scale})`,
@@ -242,29 +279,37 @@ export const convertCommand: Command = {
   async run(argv) {
     const o = await optionsFromFlags(argv)
     await checkDisk(o)
-    let bar: Progress | undefined
+    if (isForeignFolder(o.output))
+      process.stderr.write(
+        `anemll convert: warning: --output ${o.output} already holds files that no conversion made; they are left as they are\n`,
+      )
+    let bar: { label: string; progress: Progress } | undefined
     const result = await convert(
       { ...o, commandLine: `anemll convert ${argv.join(' ')}` },
       {
         step(n, title) {
-          bar?.finish()
+          bar?.progress.finish()
           bar = undefined
           if (!o.quiet) process.stderr.write(`[${n}] ${title}\n`)
         },
         bytes(written, total, label) {
           if (o.quiet) return
-          if (!bar || bar.total !== total) {
-            bar?.finish()
-            bar = new Progress({ label, total, unit: 'bytes' })
+          // one bar per part: two chunks of the same size are two bars
+          if (bar?.label !== label) {
+            bar?.progress.finish()
+            bar = { label, progress: new Progress({ label, total, unit: 'bytes' }) }
           }
-          bar.update(Math.min(written, total))
+          bar.progress.update(Math.min(written, total))
         },
         note: (t) => o.quiet || process.stderr.write(`    ${t}\n`),
       },
       palettizer(o.seed),
     )
-    bar?.finish()
-    console.log(renderResult(result))
-    return result.findings.some((f) => f.severity === 'error') ? 1 : 0
+    bar?.progress.finish()
+    const errors = result.findings.some((f) => f.severity === 'error')
+    // --quiet: only what needs attention (the ANE check's findings)
+    if (!o.quiet) console.log(renderResult(result))
+    else for (const f of result.findings) console.log(formatFinding(f))
+    return errors ? 1 : 0
   },
 }

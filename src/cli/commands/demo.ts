@@ -108,12 +108,7 @@ export const demoCommand: Command = {
         model.generate(v.prompt, {
           ...gen,
           maxTokens: gen.maxTokens ?? DEFAULTS.maxTokens,
-          template: false,
-          // llama2.c's stories end with BOS, which starts the next story
-          stopTokens: [
-            ...(gen.stopTokens ?? []),
-            ...(model.tokenizer.bos ? [model.tokenizer.bos.id] : []),
-          ],
+          template: false, // a story ends at BOS, one of the model's stop ids
           signal: abort.signal,
         }),
       ).finally(() => process.off('SIGINT', stopStory))

@@ -1,5 +1,5 @@
 import { loadModel, type Model } from '../../generate/engine.js'
-import type { SamplingOptions } from '../../generate/sample.js'
+import { samplingConfig, type SamplingOptions } from '../../generate/sample.js'
 import type { GenerateOptions, GenerationResult, GenerationStats } from '../../generate/types.js'
 import { UsageError } from '../../util/errors.js'
 import { parseFlags, type Command } from '../command.js'
@@ -56,13 +56,13 @@ function num(flag: string, v: string | undefined, integer: boolean): number | un
 
 type GenerationFlagValues = { [K in keyof typeof GENERATION_FLAGS]?: string | string[] | undefined }
 
-/** Generation options from the shared flags (ranges are checked by the engine). */
+/** Generation options from the shared flags, their ranges checked. */
 export function generationOptions(v: GenerationFlagValues): GenerateOptions & SamplingOptions {
   const s = (k: keyof typeof GENERATION_FLAGS) => v[k] as string | undefined
   const maxTokens = num('max-tokens', s('max-tokens'), true)
   if (maxTokens !== undefined && maxTokens < 1)
     throw new UsageError(`--max-tokens must be at least 1, got ${maxTokens}`)
-  return {
+  const o = {
     maxTokens,
     temperature: num('temperature', s('temperature'), false),
     topK: num('top-k', s('top-k'), true),
@@ -72,6 +72,8 @@ export function generationOptions(v: GenerationFlagValues): GenerateOptions & Sa
     seed: num('seed', s('seed'), true),
     stop: v.stop as string[] | undefined,
   }
+  samplingConfig(o) // ranges checked before a model is loaded
+  return o
 }
 
 const ms = (x: number) => `${x < 10 ? x.toFixed(1) : Math.round(x)} ms`

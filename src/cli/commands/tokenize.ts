@@ -75,7 +75,7 @@ async function readStdin(): Promise<string> {
 
 export const tokenizeCommand: Command = {
   name: 'tokenize',
-  summary: "Show a model's token ids and pieces for some text",
+  summary: "show a model's token ids and pieces for some text",
   help: HELP,
   async run(argv) {
     const { values, positionals } = parseFlags('tokenize', {
