@@ -61,11 +61,28 @@ export interface HubEnv {
   cacheDir: string
   token?: string
   offline: boolean
+  /** How long to wait for any byte of the file listing (HF_HUB_ETAG_TIMEOUT, seconds; default 10). */
+  listTimeoutMs: number
+  /** How long to wait for any byte of a download (HF_HUB_DOWNLOAD_TIMEOUT, seconds; default 10). */
+  downloadTimeoutMs: number
 }
 
 const TRUE = new Set(['1', 'true', 'yes', 'on'])
 
-/** HF_ENDPOINT, HF_HUB_CACHE / HF_HOME, HF_TOKEN (or $HF_HOME/token), HF_HUB_OFFLINE. */
+/** Seconds in an environment variable (as huggingface_hub reads its timeouts), in ms. */
+function seconds(env: NodeJS.ProcessEnv, name: string, fallback: number): number {
+  const raw = env[name]
+  if (raw === undefined || raw === '') return fallback * 1000
+  const s = Number(raw)
+  if (!Number.isFinite(s) || s <= 0)
+    throw new UsageError(`${name}='${raw}' is not a number of seconds > 0`)
+  return s * 1000
+}
+
+/**
+ * HF_ENDPOINT, HF_HUB_CACHE / HF_HOME, HF_TOKEN (or $HF_HOME/token), HF_HUB_OFFLINE,
+ * HF_HUB_ETAG_TIMEOUT and HF_HUB_DOWNLOAD_TIMEOUT.
+ */
 export function hubEnv(env: NodeJS.ProcessEnv = process.env): HubEnv {
   const home = env.HF_HOME ?? join(env.XDG_CACHE_HOME ?? join(homedir(), '.cache'), 'huggingface')
   const tokenFile = join(home, 'token')
@@ -79,6 +96,8 @@ export function hubEnv(env: NodeJS.ProcessEnv = process.env): HubEnv {
     cacheDir: env.HF_HUB_CACHE ?? join(home, 'hub'),
     token,
     offline: TRUE.has((env.HF_HUB_OFFLINE ?? '').toLowerCase()),
+    listTimeoutMs: seconds(env, 'HF_HUB_ETAG_TIMEOUT', 10),
+    downloadTimeoutMs: seconds(env, 'HF_HUB_DOWNLOAD_TIMEOUT', 10),
   }
 }
 
