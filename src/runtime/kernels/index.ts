@@ -37,6 +37,7 @@ export const EXACT_OPS: ReadonlySet<string> = new Set([
   'transpose',
   'tile',
   'concat',
+  'stack',
   'split',
   'fill',
   'band_part',
