@@ -243,8 +243,25 @@ function checkTokenizerJson(value: unknown, source: string): TokenizerJson {
   for (const t of v.added_tokens ?? [])
     if (!Number.isInteger(t?.id) || t.id < 0 || typeof t.content !== 'string')
       throw new FormatError(source, `bad added token ${JSON.stringify(t)}`)
+  for (const key of ['normalizer', 'pre_tokenizer', 'post_processor', 'decoder'] as const)
+    checkPatterns(v[key], source, key)
   // The library requires these keys to exist, even when null.
   return { normalizer: null, pre_tokenizer: null, post_processor: null, decoder: null, ...v }
+}
+
+/** Split/Replace patterns are {Regex} or {String}: the library only warns and drops others. */
+function checkPatterns(v: unknown, source: string, where: string): void {
+  if (typeof v !== 'object' || v === null) return
+  for (const [k, x] of Object.entries(v)) {
+    const ok = (p: { Regex?: unknown; String?: unknown }) =>
+      typeof p.Regex === 'string' || typeof p.String === 'string'
+    if (k === 'pattern' && (typeof x !== 'object' || x === null || !ok(x)))
+      throw new FormatError(
+        source,
+        `${where}: pattern ${JSON.stringify(x)} is not {Regex} or {String}`,
+      )
+    checkPatterns(x, source, where)
+  }
 }
 
 async function readJson(file: string, required: boolean): Promise<unknown> {

@@ -1,6 +1,7 @@
 // Runs one fuzz target inside a worker thread (so a hang can be stopped and the heap is capped):
 // fast-check draws inputs from the target's arbitrary with the given seed; the property is that
-// parsing either succeeds or throws an AnemllError whose message is one non-empty line.
+// parsing either succeeds or throws an AnemllError whose message is one non-empty line, and
+// prints nothing.
 // Each finished input bumps the shared counter the watchdog in run.ts reads.
 import fc from 'fast-check'
 import { mkdtempSync, rmSync } from 'node:fs'
@@ -29,7 +30,13 @@ const target = TARGETS.find((t) => t.name === job.target)
 if (!target) throw new Error(`no fuzz target '${job.target}'`)
 const scratch = mkdtempSync(join(tmpdir(), 'anemll-fuzz-'))
 
+// A parser talks to the user only through its error: anything printed is a failure too.
+const printed: string[] = []
+for (const level of ['log', 'info', 'warn', 'error'] as const)
+  console[level] = (...args: unknown[]) => void printed.push(args.map(String).join(' '))
+
 async function parses(input: Uint8Array): Promise<void> {
+  printed.length = 0
   try {
     await target!.parse(input, scratch)
   } catch (e) {
@@ -40,6 +47,7 @@ async function parses(input: Uint8Array): Promise<void> {
   } finally {
     Atomics.add(job.counter, 0, 1)
   }
+  if (printed.length) throw new Error(`printed to the console: ${printed[0].slice(0, 200)}`)
 }
 
 const hex = (b: Uint8Array) =>
