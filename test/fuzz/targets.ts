@@ -5,6 +5,7 @@ import type fc from 'fast-check'
 import { readdirSync, readFileSync, writeFileSync } from 'node:fs'
 import { join } from 'node:path'
 import { readModelConfig } from '../../src/checkpoint/config.js'
+import { metaYaml } from '../../src/convert/meta.js'
 import { readGguf, readGgufTensor } from '../../src/formats/gguf.js'
 import { BlobReader } from '../../src/formats/milblob-reader.js'
 import { decodeModel } from '../../src/formats/proto/index.js'
@@ -51,25 +52,31 @@ const noBlob = (): LazyData => ({
   },
 })
 
-const META = `model_info:
-  name: anemll-m-ctx256
-  version: 0.3.5
-  architecture: llama
-  parameters:
-    context_length: 256
-    batch_size: 32
-    lut_ffn: 4
-    lut_lmhead: 6
-    num_chunks: 2
-    model_prefix: llama
-    embeddings: llama_embeddings.mlmodelc
-    lm_head: llama_lm_head_lut6.mlmodelc
-    ffn: llama_FFN_PF_lut4_chunk_01of02.mlmodelc
-    split_lm_head: 8
-    vocab_size: 1000
-    lm_head_chunk_sizes: [125, 125, 125, 125, 125, 125, 125, 125]
-    argmax_in_model: true
-`
+// meta.yaml seeds as our converter writes them: chunked with an argmax head, and monolithic.
+const META = [
+  {
+    embeddings: 'llama_embeddings.mlmodelc',
+    lmHead: 'llama_lm_head_lut6.mlmodelc',
+    ffn: 'llama_FFN_PF_lut4_chunk_01of02.mlmodelc',
+  },
+  { monolithic: 'llama_monolithic_full_lut4.mlmodelc' },
+].map((files) =>
+  metaYaml({
+    modelName: 'm',
+    architecture: 'llama',
+    context: 256,
+    batch: 32,
+    chunks: 2,
+    prefix: 'llama',
+    lut: { ffn: { bits: 4, groupSize: 0 }, lmHead: { bits: 6, groupSize: 4 } },
+    splitLmHead: 8,
+    vocabSize: 1000,
+    lmHeadChunkSizes: [125, 125, 125, 125, 125, 125, 125, 125],
+    argmax: true,
+    files,
+    conversion: { seed: 1, note: 'a: b' },
+  }),
+)
 
 export const TARGETS: FuzzTarget[] = [
   {
@@ -119,7 +126,7 @@ export const TARGETS: FuzzTarget[] = [
   },
   {
     name: 'meta.yaml',
-    inputs: () => damagedBytes([Buffer.from(META)]),
+    inputs: () => damagedBytes(META.map((m) => Buffer.from(m))),
     parse: (input, scratch) => void readMeta(file(scratch, 'meta.yaml', input)),
   },
   {
