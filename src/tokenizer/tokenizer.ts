@@ -252,16 +252,16 @@ function checkTokenizerJson(value: unknown, source: string): TokenizerJson {
 /** Split/Replace patterns are {Regex} or {String}: the library only warns and drops others. */
 function checkPatterns(v: unknown, source: string, where: string): void {
   if (typeof v !== 'object' || v === null) return
-  for (const [k, x] of Object.entries(v)) {
-    const ok = (p: { Regex?: unknown; String?: unknown }) =>
-      typeof p.Regex === 'string' || typeof p.String === 'string'
-    if (k === 'pattern' && (typeof x !== 'object' || x === null || !ok(x)))
+  const o = v as { type?: unknown; pattern?: unknown }
+  if ('pattern' in o || o.type === 'Split' || o.type === 'Replace') {
+    const p = o.pattern as { Regex?: unknown; String?: unknown } | null | undefined
+    if (typeof p?.Regex !== 'string' && typeof p?.String !== 'string')
       throw new FormatError(
         source,
-        `${where}: pattern ${JSON.stringify(x)} is not {Regex} or {String}`,
+        `${where}: ${String(o.type ?? '')} pattern ${JSON.stringify(p) ?? 'missing'} is not {Regex} or {String}`,
       )
-    checkPatterns(x, source, where)
   }
+  for (const x of Object.values(v)) checkPatterns(x, source, where)
 }
 
 async function readJson(file: string, required: boolean): Promise<unknown> {
