@@ -2,11 +2,12 @@
 // files) come from, how inputs are made from them, and the entry point a user's file goes
 // through. File readers get the input as a file in `scratch`, as they would on disk.
 import type fc from 'fast-check'
-import { readdirSync, readFileSync, writeFileSync } from 'node:fs'
+import { mkdirSync, readdirSync, readFileSync, writeFileSync } from 'node:fs'
 import { join } from 'node:path'
 import { readModelConfig } from '../../src/checkpoint/config.js'
 import { metaYaml } from '../../src/convert/meta.js'
 import { readGguf, readGgufTensor } from '../../src/formats/gguf.js'
+import { readManifest } from '../../src/formats/manifest.js'
 import { BlobReader } from '../../src/formats/milblob-reader.js'
 import { decodeModel } from '../../src/formats/proto/index.js'
 import { readSafetensorsHeader, readSafetensorsTensor } from '../../src/formats/safetensors.js'
@@ -135,6 +136,27 @@ export const TARGETS: FuzzTarget[] = [
     parse: async (input, scratch) => {
       file(scratch, 'tokenizer.json', input)
       await Tokenizer.load(scratch)
+    },
+  },
+  {
+    name: 'tokenizer.model',
+    inputs: () => damagedBytes([read(SHARED, 'models/stories260K/tokenizer.model')]),
+    parse: async (input, scratch) => {
+      // A folder without tokenizer.json: the sentencepiece model is converted.
+      const dir = join(scratch, 'spm')
+      mkdirSync(dir, { recursive: true })
+      file(dir, 'tokenizer.model', input)
+      await Tokenizer.load(dir)
+    },
+  },
+  {
+    name: 'Manifest.json',
+    inputs: () => damagedJson(PACKAGES.map((p) => text(p, '../../Manifest.json'))),
+    parse: (input, scratch) => {
+      const pkg = join(scratch, 'm.mlpackage')
+      mkdirSync(join(pkg, 'Data/com.apple.CoreML'), { recursive: true })
+      file(pkg, 'Manifest.json', input)
+      readManifest(pkg)
     },
   },
   {
