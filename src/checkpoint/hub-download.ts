@@ -232,5 +232,6 @@ export async function httpError(res: Response, what: string): Promise<HubHttpErr
 
 function wrapNetwork(err: unknown, what: string): AnemllError {
   if (err instanceof AnemllError) return err
-  return new AnemllError(`${what}: network error (${reason(err)}); run again to resume`)
+  const slow = err instanceof HubTimeout ? ' (or raise HF_HUB_DOWNLOAD_TIMEOUT)' : ''
+  return new AnemllError(`${what}: network error (${reason(err)}); run again to resume${slow}`)
 }

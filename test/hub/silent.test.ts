@@ -81,7 +81,9 @@ test('a download that stalls mid-file: progress from the start, then an error na
         progressStream: { isTTY: false, write: (s: string) => lines.push(s) },
         onWarning: (m) => warnings.push(m),
       }),
-      new RegExp(`model\\.safetensors: network error \\(${host} sent nothing for 0\\.05 s\\)`),
+      new RegExp(
+        `model\\.safetensors: network error \\(${host} sent nothing for 0\\.05 s\\); run again to resume \\(or raise HF_HUB_DOWNLOAD_TIMEOUT\\)$`,
+      ),
     )
     // A line before the first request, and the bar as soon as the download began.
     assert.equal(lines[0], `acme/stall@main: asking ${hub.url} for the file list\n`)
