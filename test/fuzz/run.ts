@@ -14,6 +14,8 @@ export interface FuzzOptions {
   heapMb?: number
   /** Watchdog tick (default 250 ms); tests inject their own timer. */
   every?: (fn: () => void) => () => void
+  /** URL of the module exporting TARGETS (default ./targets.ts). */
+  module?: string
 }
 
 export interface FuzzReport {
@@ -35,6 +37,7 @@ export function fuzz(target: string, o: FuzzOptions): Promise<FuzzReport> {
     runs: o.runs,
     timeLimitMs: o.timeLimitMs,
     counter,
+    module: o.module ?? new URL('./targets.ts', import.meta.url).href,
   }
   // Workers do not inherit tsx's loader: register it, then import the .ts file.
   const tsx = JSON.stringify(import.meta.resolve('tsx/esm/api'))

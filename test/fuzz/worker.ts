@@ -9,7 +9,7 @@ import { tmpdir } from 'node:os'
 import { join } from 'node:path'
 import { parentPort, workerData } from 'node:worker_threads'
 import { AnemllError } from '../../src/util/errors.js'
-import { TARGETS } from './targets.js'
+import type { FuzzTarget } from './targets.js'
 
 export interface WorkerJob {
   target: string
@@ -18,6 +18,8 @@ export interface WorkerJob {
   /** Stop drawing new inputs after this long (bench runs); tests use a fixed count instead. */
   timeLimitMs?: number
   counter: Int32Array
+  /** URL of the module whose TARGETS hold the target (default ./targets.ts). */
+  module: string
 }
 
 export interface WorkerResult {
@@ -26,6 +28,7 @@ export interface WorkerResult {
 }
 
 const job = workerData as WorkerJob
+const { TARGETS } = (await import(job.module)) as { TARGETS: FuzzTarget[] }
 const target = TARGETS.find((t) => t.name === job.target)
 if (!target) throw new Error(`no fuzz target '${job.target}'`)
 const scratch = mkdtempSync(join(tmpdir(), 'anemll-fuzz-'))
