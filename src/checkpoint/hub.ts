@@ -82,8 +82,9 @@ export async function downloadSnapshot(spec: string, opts: HubOptions = {}): Pro
   const warn = opts.onWarning ?? ((m: string) => process.stderr.write(`warning: ${m}\n`))
   if (env.offline) return fromCache(cache, repo, revision, 'HF_HUB_OFFLINE is set')
 
-  const retrying = (why: string, next: number, of: number) =>
-    opts.quiet || warn(`${why}; retrying (attempt ${next} of ${of})`)
+  const retrying = (why: string, next: number, of: number) => {
+    if (!opts.quiet) warn(`${why}; retrying (attempt ${next} of ${of})`)
+  }
   const listSettings: FetchSettings = {
     token: env.token,
     idleTimeoutMs: opts.idleTimeoutMs ?? env.listTimeoutMs,

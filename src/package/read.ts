@@ -36,7 +36,7 @@ function checkedBlob(r: BlobReader, offset: number, type: TensorType, where: str
 export function blobResolver(
   weightsDir: string | undefined,
   owner: string,
-  readers: Map<string, BlobReader> = new Map(),
+  readers: Map<string, BlobReader>,
 ): BlobResolver {
   return (fileName: string, offset: number, type: TensorType, where: string): LazyData => {
     const name = basename(fileName)
