@@ -2,8 +2,17 @@
 // Runs every *.test.ts under src/ and test/ with Node's test runner (TypeScript via tsx).
 // Usage: npm test [-- substring ...]  (only files whose path contains one of the substrings)
 import { spawnSync } from 'node:child_process'
-import { readdirSync, statSync } from 'node:fs'
-import { join } from 'node:path'
+import { existsSync, readdirSync, statSync } from 'node:fs'
+import { join, resolve } from 'node:path'
+
+// The tests read real models and tokenizers from the shared folder beside the repository.
+const shared = resolve(process.env.ANEMLL_SHARED ?? join(import.meta.dirname, '../../shared'))
+if (!existsSync(join(shared, 'models')) || !existsSync(join(shared, 'tokenizers'))) {
+  console.error(
+    `npm test: test data folder ${shared} (models/, tokenizers/) is missing: put it beside the repository or set ANEMLL_SHARED (see README.md, Test)`,
+  )
+  process.exit(1)
+}
 
 function walk(dir, out) {
   for (const name of readdirSync(dir)) {

@@ -9,7 +9,7 @@ import { existsSync, readFileSync, statSync } from 'node:fs'
 import { copyFile, mkdir, rename, symlink, unlink, writeFile } from 'node:fs/promises'
 import { homedir } from 'node:os'
 import { dirname, join, relative } from 'node:path'
-import { envVar } from '../util/env.js'
+import { envVar, type EnvName } from '../util/env.js'
 import { UsageError } from '../util/errors.js'
 
 const REPO_PART = /^[A-Za-z0-9](?:[A-Za-z0-9._-]{0,94}[A-Za-z0-9_])?$/
@@ -62,11 +62,28 @@ export interface HubEnv {
   cacheDir: string
   token?: string
   offline: boolean
+  /** How long to wait for any byte of the file listing (HF_HUB_ETAG_TIMEOUT, seconds; default 10). */
+  listTimeoutMs: number
+  /** How long to wait for any byte of a download (HF_HUB_DOWNLOAD_TIMEOUT, seconds; default 10). */
+  downloadTimeoutMs: number
 }
 
 const TRUE = new Set(['1', 'true', 'yes', 'on'])
 
-/** HF_ENDPOINT, HF_HUB_CACHE / HF_HOME, HF_TOKEN (or $HF_HOME/token), HF_HUB_OFFLINE. */
+/** Seconds in an environment variable (as huggingface_hub reads its timeouts), in ms. */
+function seconds(env: NodeJS.ProcessEnv, name: EnvName, fallback: number): number {
+  const raw = envVar(name, env)
+  if (raw === undefined || raw === '') return fallback * 1000
+  const s = Number(raw)
+  if (!Number.isFinite(s) || s <= 0)
+    throw new UsageError(`${name}='${raw}' is not a number of seconds > 0`)
+  return s * 1000
+}
+
+/**
+ * HF_ENDPOINT, HF_HUB_CACHE / HF_HOME, HF_TOKEN (or $HF_HOME/token), HF_HUB_OFFLINE,
+ * HF_HUB_ETAG_TIMEOUT and HF_HUB_DOWNLOAD_TIMEOUT.
+ */
 export function hubEnv(env: NodeJS.ProcessEnv = process.env): HubEnv {
   const home =
     envVar('HF_HOME', env) ??
@@ -82,6 +99,8 @@ export function hubEnv(env: NodeJS.ProcessEnv = process.env): HubEnv {
     cacheDir: envVar('HF_HUB_CACHE', env) ?? join(home, 'hub'),
     token,
     offline: TRUE.has((envVar('HF_HUB_OFFLINE', env) ?? '').toLowerCase()),
+    listTimeoutMs: seconds(env, 'HF_HUB_ETAG_TIMEOUT', 10),
+    downloadTimeoutMs: seconds(env, 'HF_HUB_DOWNLOAD_TIMEOUT', 10),
   }
 }
 

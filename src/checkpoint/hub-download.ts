@@ -18,12 +18,30 @@ export interface RemoteFile {
 
 export interface FetchSettings {
   token?: string
-  /** Abort a request when no byte arrives for this long (default 30 s). */
+  /** Abort an attempt when no byte arrives for this long: connecting, awaiting the answer, or mid-body. */
   idleTimeoutMs: number
-  /** Attempts per file after a dropped connection (default 5). */
+  /** Attempts in all, the first included. */
   attempts: number
-  /** First retry delay; doubles each time (default 1 s). */
+  /** First retry delay; doubles each time. */
   retryDelayMs: number
+  /** Told before each retry, so a slow or silent server is never silent to the user. */
+  onRetry?: (why: string, next: number, of: number) => void
+}
+
+/** An attempt that got no byte in time (retried, unlike a refused connection). */
+export class HubTimeout extends Error {
+  override name = 'HubTimeout'
+  constructor(
+    readonly host: string,
+    readonly ms: number,
+    answered: boolean,
+  ) {
+    super(
+      answered
+        ? `${host} sent nothing for ${ms / 1000} s`
+        : `no answer from ${host} within ${ms / 1000} s`,
+    )
+  }
 }
 
 /** The Hub answered with an HTTP error. */
@@ -62,9 +80,23 @@ export async function withRetries<T>(s: FetchSettings, fn: () => Promise<T>): Pr
       return await fn()
     } catch (err) {
       if (err instanceof AnemllError || unreachable(err) || attempt >= s.attempts) throw err
-      await new Promise((r) => setTimeout(r, s.retryDelayMs * 2 ** (attempt - 1)))
+      await pause(s, attempt, err)
     }
   }
+}
+
+function pause(s: FetchSettings, attempt: number, err: unknown): Promise<void> {
+  s.onRetry?.(reason(err), attempt + 1, s.attempts)
+  return new Promise((r) => setTimeout(r, s.retryDelayMs * 2 ** (attempt - 1)))
+}
+
+/** Why a request failed, in a few words (a timeout, a socket error code, ...). */
+export function reason(err: unknown): string {
+  if (err instanceof HubTimeout) return err.message
+  const e = err as Error & { cause?: { message?: string; code?: string } }
+  return e.cause instanceof HubTimeout
+    ? e.cause.message
+    : (e.cause?.code ?? e.cause?.message ?? e.message)
 }
 
 /** GET with the token and an idle timeout; the body is read by the caller within `use`. */
@@ -75,11 +107,13 @@ export async function hubFetch<T>(
   use: (res: Response, alive: () => void) => Promise<T>,
 ): Promise<T> {
   const ctl = new AbortController()
+  const host = new URL(url).host
+  let answered = false
   let timer: NodeJS.Timeout | undefined
   const alive = () => {
     clearTimeout(timer)
     timer = setTimeout(
-      () => ctl.abort(new Error(`no data for ${s.idleTimeoutMs} ms`)),
+      () => ctl.abort(new HubTimeout(host, s.idleTimeoutMs, answered)),
       s.idleTimeoutMs,
     )
   }
@@ -87,7 +121,12 @@ export async function hubFetch<T>(
   try {
     const auth: Record<string, string> = s.token ? { authorization: `Bearer ${s.token}` } : {}
     const res = await fetch(url, { headers: { ...auth, ...headers }, signal: ctl.signal })
+    answered = true
+    alive()
     return await use(res, alive)
+  } catch (err) {
+    // fetch rejects with the abort reason itself, or with it as the cause.
+    throw ctl.signal.aborted && ctl.signal.reason instanceof HubTimeout ? ctl.signal.reason : err
   } finally {
     clearTimeout(timer)
   }
@@ -124,7 +163,7 @@ export async function downloadBlob(
     } catch (err) {
       if (err instanceof AnemllError || unreachable(err) || attempt >= s.attempts)
         throw wrapNetwork(err, file.path)
-      await new Promise((r) => setTimeout(r, s.retryDelayMs * 2 ** (attempt - 1)))
+      await pause(s, attempt, err)
     }
   }
   await verify(part, file)
@@ -193,9 +232,6 @@ export async function httpError(res: Response, what: string): Promise<HubHttpErr
 
 function wrapNetwork(err: unknown, what: string): AnemllError {
   if (err instanceof AnemllError) return err
-  const e = err as Error & { cause?: { message?: string; code?: string } }
-  const why = e.cause?.code ?? e.cause?.message ?? e.message
-  return new AnemllError(`${what}: network error (${why}); run again to resume`)
+  const slow = err instanceof HubTimeout ? ' (or raise HF_HUB_DOWNLOAD_TIMEOUT)' : ''
+  return new AnemllError(`${what}: network error (${reason(err)}); run again to resume${slow}`)
 }
-
-export { wrapNetwork }

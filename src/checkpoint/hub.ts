@@ -11,11 +11,12 @@ import {
   type FetchSettings,
   type RemoteFile,
   type HubHttpError,
+  HubTimeout,
   downloadBlob,
   hubFetch,
   httpError,
+  reason,
   withRetries,
-  wrapNetwork,
 } from './hub-download.js'
 
 export { parseRepoSpec } from './hub-cache.js'
@@ -31,8 +32,11 @@ export interface HubOptions {
   progressStream?: ProgressStream
   /** Called for non-fatal problems (default: printed to stderr). */
   onWarning?: (message: string) => void
+  /** No byte for this long aborts an attempt (default: HF_HUB_ETAG_TIMEOUT / HF_HUB_DOWNLOAD_TIMEOUT, 10 s). */
   idleTimeoutMs?: number
+  /** Attempts per request, the first included (default 3 for the listing, 5 per file). */
   attempts?: number
+  /** First retry delay, doubling each time (default 1 s). */
   retryDelayMs?: number
 }
 
@@ -66,8 +70,9 @@ export function isTokenizerFile(path: string): boolean {
 
 /**
  * Resolves `org/name[@revision]` to a local snapshot, downloading missing files with resume, a
- * progress bar and checksum checks. Honours HF_ENDPOINT, HF_HOME / HF_HUB_CACHE, HF_TOKEN and
- * HF_HUB_OFFLINE=1 (cache only).
+ * progress bar and checksum checks. Honours HF_ENDPOINT, HF_HOME / HF_HUB_CACHE, HF_TOKEN,
+ * HF_HUB_OFFLINE=1 (cache only) and HF_HUB_ETAG_TIMEOUT / HF_HUB_DOWNLOAD_TIMEOUT (seconds
+ * without a byte before an attempt is given up; retries are announced through onWarning).
  * @example const { dir } = await downloadSnapshot('HuggingFaceTB/SmolLM2-135M-Instruct')
  */
 export async function downloadSnapshot(spec: string, opts: HubOptions = {}): Promise<Snapshot> {
@@ -77,20 +82,36 @@ export async function downloadSnapshot(spec: string, opts: HubOptions = {}): Pro
   const warn = opts.onWarning ?? ((m: string) => process.stderr.write(`warning: ${m}\n`))
   if (env.offline) return fromCache(cache, repo, revision, 'HF_HUB_OFFLINE is set')
 
-  const settings: FetchSettings = {
-    token: env.token,
-    idleTimeoutMs: opts.idleTimeoutMs ?? 30_000,
-    attempts: opts.attempts ?? 5,
-    retryDelayMs: opts.retryDelayMs ?? 1000,
+  const retrying = (why: string, next: number, of: number) => {
+    if (!opts.quiet) warn(`${why}; retrying (attempt ${next} of ${of})`)
   }
+  const listSettings: FetchSettings = {
+    token: env.token,
+    idleTimeoutMs: opts.idleTimeoutMs ?? env.listTimeoutMs,
+    attempts: opts.attempts ?? 3,
+    retryDelayMs: opts.retryDelayMs ?? 1000,
+    onRetry: retrying,
+  }
+  const settings: FetchSettings = {
+    ...listSettings,
+    idleTimeoutMs: opts.idleTimeoutMs ?? env.downloadTimeoutMs,
+    attempts: opts.attempts ?? 5,
+  }
+  // Said before the first request, so that a slow Hub is never a silent wait.
+  if (!opts.quiet)
+    (opts.progressStream ?? process.stderr).write(
+      `${repo}@${revision}: asking ${env.endpoint} for the file list\n`,
+    )
   let listing: { sha: string; files: RemoteFile[] }
   try {
-    listing = await listRepo(env, repo, revision, settings)
+    listing = await listRepo(env, repo, revision, listSettings)
   } catch (err) {
     if (err instanceof AnemllError) throw err
     const cached = cache.commitOf(revision)
-    if (cached === undefined) throw hubUnreachable(env, err)
-    warn(`${hubUnreachable(env, err).message}; using the cached snapshot ${cached.slice(0, 8)}`)
+    if (cached === undefined) throw hubUnreachable(env, err, listSettings)
+    warn(
+      `${hubUnreachable(env, err, listSettings).message}; using the cached snapshot ${cached.slice(0, 8)}`,
+    )
     return fromCache(cache, repo, revision, 'the Hub is unreachable')
   }
 
@@ -205,9 +226,14 @@ function listFiles(dir: string, prefix = ''): string[] {
   })
 }
 
-function hubUnreachable(env: HubEnv, err: unknown): AnemllError {
-  const why = wrapNetwork(err, env.endpoint).message
-  return new AnemllError(`cannot reach the Hub: ${why.replace(/; run again to resume$/, '')}`)
+function hubUnreachable(env: HubEnv, err: unknown, s: FetchSettings): AnemllError {
+  const timedOut = err instanceof HubTimeout
+  return new AnemllError(
+    `cannot reach the Hub: ${env.endpoint}: ${reason(err)}` +
+      (timedOut
+        ? ` (${s.attempts} attempts; raise HF_HUB_ETAG_TIMEOUT to wait longer, or set HF_HUB_OFFLINE=1 to use the cache)`
+        : ''),
+  )
 }
 
 const encodePath = (path: string) => path.split('/').map(encodeURIComponent).join('/')

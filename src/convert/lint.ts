@@ -6,6 +6,7 @@ import { basename, join } from 'node:path'
 import { walkOps, type MilFunction, type Operation, type Var } from '../mil/program.js'
 import { shapeToString, typeToString } from '../mil/types.js'
 import { readPackage } from '../package/read.js'
+import { FormatError } from '../util/errors.js'
 
 export interface LintFinding {
   severity: 'error' | 'warning'
@@ -163,7 +164,21 @@ export function lintPackages(paths: string[]): LintFinding[] {
         message: `weights are ${mb(size)}, over iOS's ~1 GiB per-model limit (fine on macOS)`,
         fix: 'for iOS use more chunks (--chunk auto --max-chunk-mb 950)',
       })
-    const model = readPackage(path)
+    let model
+    try {
+      model = readPackage(path)
+    } catch (e) {
+      // A damaged part (e.g. weight.bin truncated, empty or missing) is a finding; lint goes on.
+      if (!(e instanceof FormatError)) throw e
+      findings.push({
+        severity: 'error',
+        rule: 'unreadable',
+        part,
+        message: e.message,
+        fix: 'convert this part again (its files are damaged or incomplete)',
+      })
+      continue
+    }
     if (CHUNK_PART.test(part) && !model.program.functions.some(hasLayers))
       findings.push({
         severity: 'error',

@@ -97,7 +97,7 @@ function intList(v: unknown, file: string, key: string): number[] | undefined {
 export function parseMeta(text: string, file: string): ModelMeta {
   let doc: unknown
   try {
-    doc = parseYaml(text)
+    doc = parseYaml(text, { logLevel: 'error' }) // warnings would go to stderr
   } catch (err) {
     throw new FormatError(file, `not valid YAML: ${(err as Error).message.split('\n')[0]}`)
   }

@@ -31,6 +31,8 @@ export interface InputDecl {
   readonly variadic?: boolean
   /** A state var (read_state.input). */
   readonly state?: boolean
+  /** May be a list var (list_read.ls, while_loop.loop_vars); list vars skip the dtype domain. */
+  readonly list?: boolean
   /** Materialised as a const op when omitted, as coremltools does for non-None defaults. */
   readonly default?: (ctx: InferCtx) => Literal
 }

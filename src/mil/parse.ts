@@ -275,6 +275,10 @@ class FunctionReader {
         continue
       }
       for (const v of [bound].flat()) {
+        if (v.type.kind === 'list') {
+          if (!decl.list) this.fail(pos, `${where}: input '${param}' cannot be a list`)
+          continue
+        }
         const t = v.type.kind === 'state' ? v.type.wrapped : v.type
         if (!!decl.state !== (v.type.kind === 'state'))
           this.fail(

@@ -46,6 +46,13 @@ export interface FromProtoOptions {
 
 /** Declared and inferred types agree when they match, reading '?' dims as wildcards. */
 function compatible(declared: ValueType, inferred: ValueType): boolean {
+  if (declared.kind === 'list' && inferred.kind === 'list')
+    return (
+      compatible(declared.elem, inferred.elem) &&
+      (typeof declared.length !== 'number' ||
+        typeof inferred.length !== 'number' ||
+        declared.length === inferred.length)
+    )
   if (declared.kind !== 'tensor' || inferred.kind !== 'tensor')
     return typeToString(declared) === typeToString(inferred)
   if (declared.dtype !== inferred.dtype || declared.shape.length !== inferred.shape.length)
@@ -57,7 +64,9 @@ function compatible(declared: ValueType, inferred: ValueType): boolean {
 }
 
 class FunctionReader {
-  readonly #vars = new Map<string, Var>()
+  // One scope per block being read: a block's inputs and ops are visible only inside it, so
+  // sibling blocks may reuse names (while_loop's cond and body both name the loop vars).
+  readonly #scopes: Map<string, Var>[] = [new Map()]
   #synthetic = 0
 
   constructor(
@@ -72,14 +81,22 @@ class FunctionReader {
     throw new FormatError(this.file, `function '${this.fname}': ${msg}`)
   }
 
+  #visible(name: string): Var | undefined {
+    for (let i = this.#scopes.length - 1; i >= 0; i--) {
+      const v = this.#scopes[i].get(name)
+      if (v) return v
+    }
+    return undefined
+  }
+
   define(v: Var): Var {
-    if (this.#vars.has(v.name)) this.fail(`var '${v.name}' is defined twice`)
-    this.#vars.set(v.name, v)
+    if (this.#visible(v.name)) this.fail(`var '${v.name}' is defined twice`)
+    this.#scopes[this.#scopes.length - 1].set(v.name, v)
     return v
   }
 
   lookup(name: string, where: string): Var {
-    const v = this.#vars.get(name)
+    const v = this.#visible(name)
     if (!v) this.fail(`${where} uses '${name}', which is not defined before it`)
     return v
   }
@@ -102,7 +119,7 @@ class FunctionReader {
   /** A literal argument becomes a const op placed just before the op that uses it. */
   constFor(value: TensorValue, name: string, ops: Operation[]): Var {
     let varName = name
-    while (this.#vars.has(varName)) varName = `${name}_${++this.#synthetic}`
+    while (this.#visible(varName)) varName = `${name}_${++this.#synthetic}`
     const v = this.define(new Var(varName, value.type))
     v.constValue = value
     const op: Operation = {
@@ -119,6 +136,7 @@ class FunctionReader {
   }
 
   block(pb: PbBlock, where: string): Block {
+    this.#scopes.push(new Map())
     const inputs = pb.inputs.map((nv) =>
       this.define(new Var(nv.name, typeFromProto(nv.type, this.file, `${where} input ${nv.name}`))),
     )
@@ -130,6 +148,7 @@ class FunctionReader {
       else this.operation(list[i], ops)
     }
     const outputs = pb.outputs.map((n) => this.lookup(n, `${where} outputs`))
+    this.#scopes.pop()
     return { inputs, operations: ops, outputs }
   }
 
@@ -216,8 +235,8 @@ class FunctionReader {
     )
     const spec = lookupOp(type, this.opset)
     let opaque = false
-    if (!spec || blocks.length > 0) {
-      if (this.opts.strict && !spec) this.fail(`unknown op '${type}' ('${name}')`)
+    if (!spec) {
+      if (this.opts.strict) this.fail(`unknown op '${type}' ('${name}')`)
       opaque = true
     } else {
       for (const p of Object.keys(args))

@@ -243,8 +243,25 @@ function checkTokenizerJson(value: unknown, source: string): TokenizerJson {
   for (const t of v.added_tokens ?? [])
     if (!Number.isInteger(t?.id) || t.id < 0 || typeof t.content !== 'string')
       throw new FormatError(source, `bad added token ${JSON.stringify(t)}`)
+  for (const key of ['normalizer', 'pre_tokenizer', 'post_processor', 'decoder'] as const)
+    checkPatterns(v[key], source, key)
   // The library requires these keys to exist, even when null.
   return { normalizer: null, pre_tokenizer: null, post_processor: null, decoder: null, ...v }
+}
+
+/** Split/Replace patterns are {Regex} or {String}: the library only warns and drops others. */
+function checkPatterns(v: unknown, source: string, where: string): void {
+  if (typeof v !== 'object' || v === null) return
+  const o = v as { type?: unknown; pattern?: unknown }
+  if ('pattern' in o || o.type === 'Split' || o.type === 'Replace') {
+    const p = o.pattern as { Regex?: unknown; String?: unknown } | null | undefined
+    if (typeof p?.Regex !== 'string' && typeof p?.String !== 'string')
+      throw new FormatError(
+        source,
+        `${where}: ${String(o.type ?? '')} pattern ${JSON.stringify(p) ?? 'missing'} is not {Regex} or {String}`,
+      )
+  }
+  for (const x of Object.values(v)) checkPatterns(x, source, where)
 }
 
 async function readJson(file: string, required: boolean): Promise<unknown> {

@@ -13,6 +13,8 @@ export const ENV_VARS = {
   HF_TOKEN: 'Hub access token for gated or private models (else $HF_HOME/token)',
   HUGGING_FACE_HUB_TOKEN: 'older name of HF_TOKEN',
   HF_HUB_OFFLINE: '1: never contact the Hub; models come from the cache only',
+  HF_HUB_ETAG_TIMEOUT: 'seconds the Hub file listing may stay silent before a retry (default 10)',
+  HF_HUB_DOWNLOAD_TIMEOUT: 'seconds a download may stay silent before it is resumed (default 10)',
   XDG_CACHE_HOME: 'base of the default HF_HOME',
 } as const
 

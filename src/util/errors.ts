@@ -10,7 +10,8 @@ export class FormatError extends AnemllError {
     readonly file: string,
     readonly problem: string,
   ) {
-    super(`${file}: ${problem}`)
+    // Problems may quote the file (JSON.parse does): keep the message on one line.
+    super(`${file}: ${problem.replace(/\s*[\r\n]+\s*/g, ' ')}`)
   }
 }
 

@@ -1,7 +1,8 @@
 // Our .mlmodelc reader against coremltools: for each model that exists both as a package and
 // compiled, coremltools reads the .mlpackage (test/oracle/dump_mil_ops.py) and we read the
 // .mlmodelc. Ops, var names, types, BLOBFILE offsets, the raw blobs and the dequantized weights
-// must agree.
+// must agree. The DTLN-aec packages (TensorFlow-made: while_loop, list ops) are read by our
+// package reader in strict mode and compared the same way.
 import { test } from 'node:test'
 import assert from 'node:assert/strict'
 import { join } from 'node:path'
@@ -29,6 +30,8 @@ const PAIRS = [
   'silero-vad-lut4/unified_palette_4bit',
   'silero-vad-pruned-int8/unified_pruned_int8',
 ]
+// Packages only: TensorFlow-made, with while_loop blocks that reuse names and list ops.
+const PACKAGES = ['dtln-aec-128/DTLN_AEC_128_Part1', 'dtln-aec-128/DTLN_AEC_128_Part2']
 
 interface OracleOp {
   type: string
@@ -106,7 +109,7 @@ function oracleDumps(): Record<string, Oracle> {
   if (!dumps) {
     const run = runPython(
       'dump_mil_ops.py',
-      PAIRS.map((p) => join(MODELS, `${p}.mlpackage`)),
+      [...PAIRS, ...PACKAGES].map((p) => join(MODELS, `${p}.mlpackage`)),
     )
     assert.equal(run.status, 0, run.stderr)
     dumps = JSON.parse(run.stdout) as Record<string, Oracle>
@@ -181,4 +184,43 @@ for (const pair of PAIRS) {
       assert.equal(strip(model.program), strip(fromPackage.program))
     },
   )
+}
+
+for (const name of PACKAGES) {
+  test(`${name}.mlpackage reads (strict) as coremltools reads it`, { skip: noPython() }, () => {
+    const pkg = join(MODELS, `${name}.mlpackage`)
+    const oracle = oracleDumps()[pkg]
+    const model = readPackage(pkg, { strict: true })
+    assert.equal(model.specVersion, oracle.specVersion)
+    let loops = 0
+    for (const fn of model.program.functions) {
+      const want = oracle.functions[fn.name]
+      assert.deepEqual(
+        fn.inputs.map((i) => ({ name: i.var.name, type: typeToString(i.var.type) })),
+        want.inputs,
+      )
+      const ours = protoView(fn)
+      assert.equal(ours.length, want.ops.length, 'op count')
+      ours.forEach((op, i) => assert.deepEqual(op, want.ops[i], `op ${i} (${want.ops[i].name})`))
+      for (const op of walkOps(fn.block)) {
+        assert.equal(op.opaque, undefined, `${op.type} '${op.name}' is known`)
+        if (op.type !== 'while_loop') continue
+        loops++
+        // cond and body each name the loop vars; the loop's outputs have the loop vars' types.
+        const [cond, body] = op.blocks
+        assert.equal(cond.inputs[0].name, body.inputs[0].name)
+        assert.equal(typeToString(cond.outputs[0].type), 'tensor<bool, []>')
+        assert.deepEqual(
+          op.outputs.map((v) => typeToString(v.type)),
+          body.inputs.map((v) => typeToString(v.type)),
+        )
+      }
+      for (const op of walkOps(fn.block)) {
+        const off = blobOffset(op.value)
+        if (off !== undefined)
+          assertSame(numbers(op.value!), oracle.blobs[String(off)].values, `blob at ${off}`)
+      }
+    }
+    assert.equal(loops, 2)
+  })
 }

@@ -193,7 +193,7 @@ test('an op without a kernel is an UnsupportedOpError naming the op type and var
     () => loadFunction(model),
     (e: unknown) => {
       assert.ok(e instanceof UnsupportedOpError)
-      // silero's first op outside our op table (it also has lstm)
+      // silero's first op without a kernel: pad (read and type-checked, never run; also lstm)
       assert.equal(e.opType, 'pad')
       assert.match(e.message, /^cannot execute pad '[A-Za-z_0-9]+': no kernel for this op type$/)
       return true

@@ -5,6 +5,7 @@ import * as attention from './attention.js'
 import * as constexpr from './constexpr.js'
 import * as elementwise from './elementwise.js'
 import * as indexing from './indexing.js'
+import * as interop from './interop.js'
 import * as legacy from './legacy.js'
 import * as linear from './linear.js'
 import * as reduction from './reduction.js'
@@ -27,7 +28,12 @@ export type OpType = keyof typeof OPS
 
 /** Every definition, older ones included, grouped by op type and sorted newest first. */
 const VARIANTS = new Map<string, OpSpec[]>()
-for (const spec of [...Object.values(OPS), ...Object.values(legacy)] as OpSpec[]) {
+// interop ops are read and written but neither built nor run (no builder method, no kernel).
+for (const spec of [
+  ...Object.values(OPS),
+  ...Object.values(legacy),
+  ...Object.values(interop),
+] as OpSpec[]) {
   const list = VARIANTS.get(spec.type) ?? []
   list.push(spec)
   list.sort((a, b) => OPSETS[b.since].order - OPSETS[a.since].order)

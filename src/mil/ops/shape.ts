@@ -1,6 +1,7 @@
-// Shape ops: reshape, transpose, expand_dims, squeeze, concat, split, tile, fill, band_part, cast
+// Shape ops: reshape, transpose, expand_dims, squeeze, concat, stack, split, tile, fill, band_part, cast
 // (format doc §6.10, §6.11, §6.15–§6.18, §6.21, §6.25–§6.27).
 import { defineOp, type InferCtx } from '../op-spec.js'
+import { tensorTypeOf } from '../program.js'
 import {
   isStatic,
   numel,
@@ -150,6 +151,33 @@ export const concat = defineOp({
     })
     out[axis] = total
     return [tensor(types[0].dtype, out)]
+  },
+})
+
+/** stack(values, axis): equal-shaped tensors joined along a new axis. */
+export const stack = defineOp({
+  type: 'stack',
+  since: 'ios15',
+  domains: { T: BASIC, I: ['int32'] },
+  inputs: { values: { domain: 'T', variadic: true }, axis: { domain: 'I', const: true } },
+  infer: (c: InferCtx) => {
+    const shapes = c.vars('values').map((v, i) => {
+      if (v.type.kind !== 'tensor') return c.fail(`values[${i}] is not a tensor`)
+      return v.type.shape
+    })
+    if (shapes.length === 0) return c.fail('values is empty')
+    shapes.forEach((s, i) => {
+      const clash = s.some(
+        (d, j) => typeof d === 'number' && typeof shapes[0][j] === 'number' && d !== shapes[0][j],
+      )
+      if (s.length !== shapes[0].length || clash)
+        c.fail(
+          `values[${i}] ${shapeToString(s)} differs from values[0] ${shapeToString(shapes[0])}`,
+        )
+    })
+    const out: Dim[] = [...shapes[0]]
+    out.splice(c.axis(c.scalar('axis'), out.length + 1), 0, shapes.length)
+    return [tensor(tensorTypeOf(c.vars('values')[0]).dtype, out)]
   },
 })
 

@@ -1,7 +1,6 @@
 // Ops outside our op table (src/mil/ops) that coremltools' PyTorch frontend emits: packages
 // keep them as opaque ops with their declared types, and these kernels run them.
 import type { Kernel } from '../kernel.js'
-import { axisOf } from '../kernel.js'
 import { shapeText } from '../tensor.js'
 import { eachRow, planBroadcast } from './broadcast.js'
 
@@ -25,29 +24,6 @@ function logical(f: Bool): Kernel {
   }
 }
 
-/** stack(values, axis): the inputs joined along a new axis. */
-const stack: Kernel = (k) => {
-  const xs = k.list('values')
-  const shape0 = xs[0].shape
-  for (const [i, t] of xs.entries())
-    if (t.shape.join() !== shape0.join())
-      k.fail(`values[${i}] ${shapeText(t.shape)} differs from values[0] ${shapeText(shape0)}`)
-  const axis = axisOf(k, k.int('axis'), shape0.length + 1)
-  const shape = [...shape0]
-  shape.splice(axis, 0, xs.length)
-  const out = k.alloc(k.outDType(), shape)
-  let inner = 1
-  for (let i = axis; i < shape0.length; i++) inner *= shape0[i]
-  const outer = inner === 0 ? 0 : xs[0].data.length / inner
-  let o = 0
-  for (let q = 0; q < outer; q++)
-    for (const t of xs) {
-      out.data.set(t.data.subarray(q * inner, (q + 1) * inner), o)
-      o += inner
-    }
-  return [out]
-}
-
 /** fill_like(ref_tensor, value): ref_tensor's shape, every element `value`. */
 const fill_like: Kernel = (k) => {
   const ref = k.in('ref_tensor')
@@ -56,11 +32,10 @@ const fill_like: Kernel = (k) => {
   return [out]
 }
 
-/** logical_and/or/xor, stack, fill_like. */
+/** logical_and/or/xor, fill_like. */
 export const EXTRA: Record<string, Kernel> = {
   logical_and: logical((a, b) => !!a && !!b),
   logical_or: logical((a, b) => !!a || !!b),
   logical_xor: logical((a, b) => !!a !== !!b),
-  stack,
   fill_like,
 }

@@ -109,6 +109,7 @@ export const KERNEL_TABLE: Readonly<Record<string, KernelRow>> = {
   transpose: { run: S.transpose, exact: true, view: ['x'], native: NATIVE },
   tile: { run: S.tile, exact: true },
   concat: { run: S.concat, exact: true, native: NATIVE_INTS('values') },
+  stack: { run: S.stack, exact: true },
   split: { run: S.split, exact: true },
   fill: { run: S.fill, exact: true },
   band_part: { run: S.band_part, exact: true },
@@ -134,7 +135,6 @@ export const KERNEL_TABLE: Readonly<Record<string, KernelRow>> = {
   logical_and: { run: EXTRA.logical_and, opaque: true },
   logical_or: { run: EXTRA.logical_or, opaque: true },
   logical_xor: { run: EXTRA.logical_xor, opaque: true },
-  stack: { run: EXTRA.stack, opaque: true },
   fill_like: { run: EXTRA.fill_like, opaque: true },
   // fused chains (fuse.ts, fuse-attention.ts)
   [FUSED_RMS_NORM]: { run: rmsNormPair, fused: true, native: NATIVE },

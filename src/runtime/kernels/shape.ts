@@ -203,6 +203,29 @@ const concat: Kernel = (k) => {
   return [out]
 }
 
+/** stack(values, axis): the inputs joined along a new axis. */
+const stack: Kernel = (k) => {
+  const xs = k.list('values')
+  const shape0 = xs[0].shape
+  for (const [i, t] of xs.entries())
+    if (t.shape.join() !== shape0.join())
+      k.fail(`values[${i}] ${shapeText(t.shape)} differs from values[0] ${shapeText(shape0)}`)
+  const axis = axisOf(k, k.int('axis'), shape0.length + 1)
+  const shape = [...shape0]
+  shape.splice(axis, 0, xs.length)
+  const out = k.alloc(k.outDType(), shape)
+  let inner = 1
+  for (let i = axis; i < shape0.length; i++) inner *= shape0[i]
+  const outer = inner === 0 ? 0 : xs[0].data.length / inner
+  let o = 0
+  for (let q = 0; q < outer; q++)
+    for (const t of xs) {
+      out.data.set(t.data.subarray(q * inner, (q + 1) * inner), o)
+      o += inner
+    }
+  return [out]
+}
+
 const split: Kernel = (k) => {
   const x = k.in('x')
   const axis = axisOf(k, k.int('axis'), x.shape.length)
@@ -277,7 +300,7 @@ const cast: Kernel = (k) => {
   return [out]
 }
 
-/** reshape, transpose, expand_dims, squeeze, concat, split, tile, fill, band_part, cast. */
+/** reshape, transpose, expand_dims, squeeze, concat, stack, split, tile, fill, band_part, cast. */
 export const SHAPE: Record<string, Kernel> = {
   reshape,
   expand_dims,
@@ -285,6 +308,7 @@ export const SHAPE: Record<string, Kernel> = {
   transpose,
   tile,
   concat,
+  stack,
   split,
   fill,
   band_part,
