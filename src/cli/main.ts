@@ -8,6 +8,7 @@ import { demoCommand } from './commands/demo.js'
 import { inspectCommand } from './commands/inspect.js'
 import { lintCommand } from './commands/lint.js'
 import { runCommand } from './commands/run.js'
+import { serveCommand } from './commands/serve.js'
 import { showCommand } from './commands/show.js'
 import { tokenizeCommand } from './commands/tokenize.js'
 
@@ -22,6 +23,7 @@ const COMMANDS: Command[] = [
   runCommand,
   chatCommand,
   demoCommand,
+  serveCommand,
   // one entry per verb
 ]
 
