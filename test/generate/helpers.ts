@@ -17,6 +17,7 @@ export const BATCH = 16
 export interface Reference {
   greedy_from_bos: { tokens: number[]; text: string }
   prompt: {
+    text: string
     ids: number[]
     next_token_logits: number[]
     greedy_continuation_20: number[]
