@@ -1,9 +1,9 @@
-// A served stories260K for the server tests: converted once per test file into a temp models
-// folder (C = 256, B = 16: room for multi-turn conversations), served on 127.0.0.1, port 0.
-import { mkdtempSync, rmSync } from 'node:fs'
+// A served stories260K for the server tests: converted once per test file (test/generate/helpers'
+// 'ctx256': C = 256, B = 16, room for multi-turn conversations), copied into a temp models folder
+// and served on 127.0.0.1, port 0.
+import { cpSync, mkdtempSync, rmSync } from 'node:fs'
 import { tmpdir } from 'node:os'
 import { join } from 'node:path'
-import { convert } from '../../src/convert/pipeline.js'
 import { loadModel, type Model } from '../../src/generate/engine.js'
 import {
   DEFAULTS,
@@ -11,10 +11,9 @@ import {
   type RunningServer,
   type ServeOptions,
 } from '../../src/server/listen.js'
-import { STORIES } from '../generate/helpers.js'
+import { convertedDir } from '../generate/helpers.js'
 
 export const MODEL = 'stories260K'
-export const CONTEXT = 256
 
 const tmp = mkdtempSync(join(tmpdir(), 'anemll-serve-'))
 process.on('exit', () => rmSync(tmp, { recursive: true, force: true }))
@@ -22,24 +21,12 @@ export const MODELS_DIR = join(tmp, 'models')
 
 let converted: Promise<string> | undefined
 
-/** The conversion's folder, made on first call. */
+/** The conversion's folder in the models folder, made on first call. */
 export function storiesDir(): Promise<string> {
-  converted ??= convert(
-    {
-      model: STORIES,
-      output: join(MODELS_DIR, MODEL),
-      context: CONTEXT,
-      batch: 16,
-      chunks: 1,
-      maxChunkMb: 950,
-      argmax: false,
-      monolithic: false,
-      restart: 1,
-      seed: 0,
-      compile: 'never',
-    },
-    { step: () => {} },
-  ).then(() => join(MODELS_DIR, MODEL))
+  converted ??= convertedDir('ctx256').then((dir) => {
+    cpSync(dir, join(MODELS_DIR, MODEL), { recursive: true })
+    return join(MODELS_DIR, MODEL)
+  })
   return converted
 }
 
