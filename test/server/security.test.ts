@@ -6,7 +6,7 @@ import { spawn } from 'node:child_process'
 import { once } from 'node:events'
 import { join } from 'node:path'
 import { main } from '../../src/cli/main.js'
-import { MODEL, MODELS_DIR, serveStories } from './helpers.js'
+import { MODEL, MODELS_DIR, serveStories, storiesDir } from './helpers.js'
 
 test('defaults: loopback, no CORS headers; ids from the registry only', async (t) => {
   const s = await serveStories()
@@ -71,7 +71,7 @@ test('anemll serve: --help, flag errors, and a real start and stop', async (t) =
   assert.equal(out[1], "anemll serve: --queue must be an integer >= 0, got 'lots'")
   t.mock.restoreAll()
 
-  await serveStories() // makes the conversion
+  await storiesDir() // the conversion in MODELS_DIR
   const child = spawn(
     process.execPath,
     [
