@@ -20,6 +20,7 @@ import {
 import type { ModelEntry, Registry } from './registry.js'
 import { ClientGone, generate, prepare, type GenerationRecord } from './run.js'
 import { chatRequest, completionRequest, parseBody } from './schema.js'
+import { serveWebApp } from './web.js'
 
 export interface AppOptions {
   registry: Registry
@@ -91,6 +92,7 @@ export function createApp(o: AppOptions): Hono {
   )
 
   app.get('/health', (c) => c.json({ status: 'ok' }))
+  serveWebApp(app)
   app.get('/v1/models', (c) => c.json({ object: 'list', data: o.registry.list().map(modelObject) }))
   app.get('/v1/models/:id{.+}', (c) => {
     const e = o.registry.get(c.req.param('id'))
