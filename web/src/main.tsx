@@ -34,49 +34,32 @@ function Message({ turn }: { turn: Turn }) {
   )
 }
 
+/** The settings as form fields: [key, label, input attributes]. */
+const FIELDS: Array<[keyof Settings, string, Record<string, string>]> = [
+  ['system', 'System prompt', {}],
+  ['temperature', 'Temperature', { type: 'number', min: '0', max: '2', step: '0.1' }],
+  ['maxTokens', 'Max tokens (0: no limit)', { type: 'number', min: '0' }],
+  ['apiKey', 'API key', { type: 'password' }],
+]
+
 function SettingsPanel({ value, onChange }: { value: Settings; onChange: (s: Settings) => void }) {
-  const num = (k: 'temperature' | 'maxTokens') => (e: Event) =>
-    onChange({ ...value, [k]: Number((e.target as HTMLInputElement).value) })
   return (
     <details>
       <summary>Settings</summary>
-      <label>
-        System prompt{' '}
-        <input
-          value={value.system}
-          onInput={(e) => onChange({ ...value, system: (e.target as HTMLInputElement).value })}
-        />
-      </label>{' '}
-      <label>
-        Temperature{' '}
-        <input
-          name="temperature"
-          type="number"
-          min="0"
-          max="2"
-          step="0.1"
-          value={value.temperature}
-          onInput={num('temperature')}
-        />
-      </label>{' '}
-      <label>
-        Max tokens (0: no limit){' '}
-        <input
-          name="maxTokens"
-          type="number"
-          min="0"
-          value={value.maxTokens}
-          onInput={num('maxTokens')}
-        />
-      </label>{' '}
-      <label>
-        API key{' '}
-        <input
-          type="password"
-          value={value.apiKey}
-          onInput={(e) => onChange({ ...value, apiKey: (e.target as HTMLInputElement).value })}
-        />
-      </label>
+      {FIELDS.map(([key, label, attrs]) => (
+        <label key={key}>
+          {label}{' '}
+          <input
+            name={key}
+            {...attrs}
+            value={value[key]}
+            onInput={(e) => {
+              const v = (e.target as HTMLInputElement).value
+              onChange({ ...value, [key]: attrs.type === 'number' ? Number(v) : v })
+            }}
+          />{' '}
+        </label>
+      ))}
     </details>
   )
 }
