@@ -1,5 +1,5 @@
 #!/usr/bin/env node
-// npm's `prepare` step: compiles TypeScript into dist/ and the native kernels, but only what is
+// npm's `prepare` step: compiles TypeScript into dist/, the native kernels and the web app, but only what is
 // out of date. npm runs `prepare` again when `npx anemll` installs this folder into its cache,
 // so a build already made by `npm install` must cost nothing the second time.
 // A stamp beside each output holds the sha256 of the inputs it was built from.
@@ -57,6 +57,20 @@ const steps = [
         `${process.versions.modules} ${process.platform} ${process.arch}`,
       ),
     run: [join(root, 'native/build.mjs'), ...process.argv.filter((a) => a === '--strict')],
+  },
+  {
+    what: 'web app → web/dist/ (esbuild)',
+    stamp: join(root, 'web/dist/.prepare-stamp'),
+    outputs: [join(root, 'web/dist/app.js')],
+    inputs: () =>
+      digest(
+        [
+          ...files(join(root, 'web/src'), () => true),
+          ...['index.html', 'style.css', 'build.mjs'].map((f) => join(root, 'web', f)),
+        ],
+        '',
+      ),
+    run: [join(root, 'web/build.mjs')],
   },
 ]
 

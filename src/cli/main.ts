@@ -11,6 +11,7 @@ import { evalCommand } from './commands/eval.js'
 import { inspectCommand } from './commands/inspect.js'
 import { lintCommand } from './commands/lint.js'
 import { runCommand } from './commands/run.js'
+import { serveCommand } from './commands/serve.js'
 import { showCommand } from './commands/show.js'
 import { tokenizeCommand } from './commands/tokenize.js'
 
@@ -26,6 +27,7 @@ const COMMANDS: Command[] = [
   chatCommand,
   evalCommand,
   demoCommand,
+  serveCommand,
   // one entry per verb
 ]
 

@@ -128,6 +128,26 @@ export class Model {
     input: GenerateInput,
     opts: GenerateOptions = {},
   ): AsyncGenerator<GenerationEvent, GenerationResult> {
+    const cache = this.#idle.pop() ?? this.newCache()
+    cache.reset()
+    try {
+      return yield* this.generateOn(cache, input, opts)
+    } finally {
+      this.#idle.push(cache)
+    }
+  }
+
+  /**
+   * Streams a generation on `cache` as it stands: the ids it already holds that start the prompt
+   * are not fed again (`stats.reusedTokens`), so callers that keep caches between requests (the
+   * server's prompt cache) pay only for the new tokens. The cache ends up holding the prompt and
+   * the reply.
+   */
+  async *generateOn(
+    cache: KvCache,
+    input: GenerateInput,
+    opts: GenerateOptions = {},
+  ): AsyncGenerator<GenerationEvent, GenerationResult> {
     const started = performance.now()
     let ids: number[]
     let droppedMessages = 0
@@ -136,22 +156,16 @@ export class Model {
       ids = fit.ids
       droppedMessages = fit.droppedMessages
     } else ids = this.promptIds(input as GenerateInput, opts)
-    const cache = this.#idle.pop() ?? this.newCache()
-    cache.reset()
-    try {
-      return yield* generationLoop({
-        cache,
-        argmaxHead: this.argmaxHead,
-        tokenizer: this.tokenizer,
-        ids,
-        stopIds: new Set(this.stopTokenIds),
-        opts,
-        started,
-        droppedMessages,
-      })
-    } finally {
-      this.#idle.push(cache)
-    }
+    return yield* generationLoop({
+      cache,
+      argmaxHead: this.argmaxHead,
+      tokenizer: this.tokenizer,
+      ids,
+      stopIds: new Set(this.stopTokenIds),
+      opts,
+      started,
+      droppedMessages,
+    })
   }
 
   /**

@@ -17,6 +17,7 @@ export const BATCH = 16
 export interface Reference {
   greedy_from_bos: { tokens: number[]; text: string }
   prompt: {
+    text: string
     ids: number[]
     next_token_logits: number[]
     greedy_continuation_20: number[]
@@ -32,7 +33,7 @@ export const reference = (): Reference =>
 const tmp = mkdtempSync(join(tmpdir(), 'anemll-generate-'))
 process.on('exit', () => rmSync(tmp, { recursive: true, force: true }))
 
-export type Variant = 'fp16' | 'chunk2' | 'monolithic' | 'argmax' | 'lut'
+export type Variant = 'fp16' | 'chunk2' | 'monolithic' | 'argmax' | 'lut' | 'ctx256'
 const VARIANTS: Record<Variant, Partial<ConvertOptions>> = {
   fp16: {},
   chunk2: { chunks: 2 },
@@ -40,6 +41,8 @@ const VARIANTS: Record<Variant, Partial<ConvertOptions>> = {
   argmax: { argmax: true },
   // ANEMLL's default recipe: LUT4 FFN, LUT6 head (its default group size)
   lut: { lut2: parseLutSpec('4', '--lut2'), lut3: parseLutSpec('6', '--lut3') },
+  // room for multi-turn conversations (the server tests)
+  ctx256: { context: 256 },
 }
 
 const converted = new Map<string, Promise<string>>()
