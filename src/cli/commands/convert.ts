@@ -44,6 +44,9 @@ Options:
   --fp16-scale <auto|α>   fp16 preflight: run calibration text through the fp16 model and, if the
                           residual stream outgrows fp16, scale embeddings and o_proj/down_proj by α
                           (exact for pre-norm models); or give α (0 < α <= 1) directly
+  --calibrate [file]      calibration-aware LUTs: run the text (default: a built-in public-domain
+                          story, apart from anemll eval's) through the fp16 model and weigh each
+                          weight in the k-means by its input channel's E[x²] (docs/quantization.md)
   --seed <n>              k-means seed (default 0); same input + seed = identical files
   --no-compile            skip compiling to .mlmodelc even on macOS
   --skip-check            accepted for compatibility (anemll needs no Python dependencies)
@@ -76,6 +79,7 @@ const OPTIONS = {
   only: { type: 'string' },
   seed: { type: 'string', default: '0' },
   'fp16-scale': { type: 'string' },
+  calibrate: { type: 'string' },
   'no-compile': { type: 'boolean', default: false },
   'skip-check': { type: 'boolean', default: false },
   'dynamic-prefill-slice': { type: 'boolean', default: false },
@@ -102,7 +106,10 @@ export async function optionsFromFlags(
   argv: string[],
 ): Promise<ConvertOptions & { quiet: boolean }> {
   const { values: v, positionals } = parseFlags('convert', {
-    args: argv,
+    // A bare --calibrate (last, or before another flag) means the built-in text.
+    args: argv.map((a, i) =>
+      a === '--calibrate' && !/^[^-]/.test(argv[i + 1] ?? '') ? '--calibrate=' : a,
+    ),
     options: OPTIONS,
     allowPositionals: true,
   })
@@ -160,6 +167,9 @@ export async function optionsFromFlags(
     seed: int('seed', v.seed, 0),
     compile: v['no-compile'] ? 'never' : v['force-mlprogram-compile'] ? 'force' : 'auto',
     fp16Scale: fp16ScaleFlag(v['fp16-scale']),
+    ...(v.calibrate === undefined
+      ? {}
+      : { calibrate: v.calibrate === '' ? true : resolve(v.calibrate) }),
     quiet: v.quiet,
   }
 }
