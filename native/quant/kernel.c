@@ -144,6 +144,14 @@ static void emit(scratch_t *s, int u, uint32_t h, double c) {
   s->s2[u + 1] = s->s2[u] + c * x * x;
 }
 
+// The weight of bit pattern h (its summed importance, or its count), cleared for the next group.
+static double take(scratch_t *s, uint32_t h, int weighted) {
+  double c = weighted ? s->weight[h] : (double)s->count[h];
+  if (weighted) s->weight[h] = 0;
+  else s->count[h] = 0;
+  return c;
+}
+
 // With `imp`, element start + i weighs imp[i mod period] instead of 1 (as kernel.ts collect).
 static void collect(const source_t *src, size_t start, size_t end, scratch_t *s, const double *imp,
                     size_t period) {
@@ -187,13 +195,7 @@ static void collect(const source_t *src, size_t start, size_t end, scratch_t *s,
     while (word != 0) {
       int b = 31 - __builtin_clz(word);
       uint32_t h = ((uint32_t)w << 5) | (uint32_t)b;
-      if (imp) {
-        emit(s, u++, h, weight[h]);
-        weight[h] = 0;
-      } else {
-        emit(s, u++, h, (double)count[h]);
-        count[h] = 0;
-      }
+      emit(s, u++, h, take(s, h, imp != NULL));
       word ^= 1u << b;
     }
   }
@@ -203,13 +205,7 @@ static void collect(const source_t *src, size_t start, size_t end, scratch_t *s,
     seen[w] = 0;
     while (word != 0) {
       uint32_t h = ((uint32_t)w << 5) | (uint32_t)__builtin_ctz(word);
-      if (imp) {
-        emit(s, u++, h, weight[h]);
-        weight[h] = 0;
-      } else {
-        emit(s, u++, h, (double)count[h]);
-        count[h] = 0;
-      }
+      emit(s, u++, h, take(s, h, imp != NULL));
       word &= word - 1;
     }
   }

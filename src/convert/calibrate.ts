@@ -1,14 +1,14 @@
 // Calibration for `anemll convert --calibrate`: runs a text through the model as converted at
-// fp16 (our executor, one infer step per token, as the fp16 preflight does) and measures, for
+// fp16 (our executor, one infer step per token: preflight.ts runTokens) and measures, for
 // every projection (a 1×1 conv reading a checkpoint weight), the second moment E[x_c²] of each
 // input channel. Quantizing W so that W·x changes least weighs w[o, c]'s error by E[x_c²] (the
 // diagonal of the layer's Hessian XᵀX); the palettizer takes these as k-means weights.
 import { readFileSync } from 'node:fs'
 import type { MilFunction, Var } from '../mil/program.js'
-import { createState, loadFunction, makeTensor } from '../runtime/index.js'
 import { loadTokenizer } from '../tokenizer/load.js'
 import { UsageError } from '../util/errors.js'
 import { monolithicModel, type PartOptions } from './parts.js'
+import { runTokens } from './preflight.js'
 
 /** The built-in calibration text (held apart from `anemll eval`'s text; see assets/calibration). */
 export const DEFAULT_CALIBRATION_TEXT = new URL(
@@ -68,45 +68,26 @@ export async function calibrationTokens(parts: PartOptions, file?: string): Prom
  * E[x_c²] over every calibration token, plus DAMPING × its mean over channels. The tokens run in
  * windows of the context, each from an empty cache.
  */
-export function measureImportance(
-  parts: PartOptions,
-  tokens: number[],
-  progress?: (done: number, total: number) => void,
-): Map<string, Float64Array> {
+export function measureImportance(parts: PartOptions, tokens: number[]): Map<string, Float64Array> {
   const model = monolithicModel({ ...parts, lut: {}, argmax: false })
-  const infer = loadFunction(model, 'infer')
   const fn = model.program.functions.find((f) => f.name === 'infer')!
   const inputs = projectionInputs(fn)
   const sums = new Map<string, Float64Array>()
-  const C = parts.context
-  let state = createState(infer)
-  tokens.forEach((tok, i) => {
-    const pos = i % C
-    if (pos === 0 && i > 0) state = createState(infer)
-    const mask = new Float32Array(C).map((_, j) => (j <= pos ? 0 : -Infinity))
-    infer.run(
-      {
-        input_ids: makeTensor('int32', [1, 1], [tok]),
-        position_ids: makeTensor('int32', [1], [pos]),
-        causal_mask: makeTensor('fp16', [1, 1, 1, C], mask),
-        current_pos: makeTensor('int32', [1], [pos]),
-      },
-      state,
-      {
-        watch: (name) => inputs.has(name),
-        onVar: (name, value) => {
-          const x = value.data as Float32Array
-          const channels = value.shape[1]
-          const per = x.length / channels // positions: 1 for infer
-          let s = sums.get(name)
-          if (!s) sums.set(name, (s = new Float64Array(channels)))
-          for (let c = 0; c < channels; c++)
-            for (let p = 0; p < per; p++) s[c] += x[c * per + p] * x[c * per + p]
-        },
-      },
-    )
-    progress?.(i + 1, tokens.length)
-  })
+  runTokens(
+    model,
+    parts.context,
+    tokens,
+    (name) => inputs.has(name),
+    (name, value) => {
+      const x = value.data as Float32Array
+      const channels = value.shape[1]
+      const per = x.length / channels // positions: 1 for infer
+      let s = sums.get(name)
+      if (!s) sums.set(name, (s = new Float64Array(channels)))
+      for (let c = 0; c < channels; c++)
+        for (let p = 0; p < per; p++) s[c] += x[c * per + p] * x[c * per + p]
+    },
+  )
   const out = new Map<string, Float64Array>()
   for (const [v, names] of inputs) {
     const s = sums.get(v)
