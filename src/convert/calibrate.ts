@@ -4,6 +4,7 @@
 // input channel. Quantizing W so that W·x changes least weighs w[o, c]'s error by E[x_c²] (the
 // diagonal of the layer's Hessian XᵀX); the palettizer takes these as k-means weights.
 import { readFileSync } from 'node:fs'
+import { fileURLToPath } from 'node:url'
 import type { MilFunction, Var } from '../mil/program.js'
 import { loadTokenizer } from '../tokenizer/load.js'
 import { UsageError } from '../util/errors.js'
@@ -47,11 +48,12 @@ export function projectionInputs(fn: MilFunction): Map<string, string[]> {
 
 /** Calibration token ids: `file` (or the built-in text) tokenized with special tokens, capped. */
 export async function calibrationTokens(parts: PartOptions, file?: string): Promise<number[]> {
+  const path = file ?? fileURLToPath(DEFAULT_CALIBRATION_TEXT)
   let text: string
   try {
-    text = readFileSync(file ?? DEFAULT_CALIBRATION_TEXT, 'utf8')
+    text = readFileSync(path, 'utf8')
   } catch (e) {
-    throw new UsageError(`--calibrate ${file}: cannot read it (${(e as Error).message})`)
+    throw new UsageError(`--calibrate ${path}: cannot read it (${(e as Error).message})`)
   }
   const tok = await loadTokenizer(parts.ckpt.tokenizerSource)
   const ids = tok.encode(text, { addSpecialTokens: true }).slice(0, CALIBRATION_TOKENS)

@@ -14,6 +14,7 @@ import {
   DEFAULT_CALIBRATION_TEXT,
   measureImportance,
 } from '../../src/convert/calibrate.js'
+import { optionsFromFlags } from '../../src/cli/commands/convert.js'
 import { convert, convertOptions, type ConvertOptions } from '../../src/convert/pipeline.js'
 import { evaluate } from '../../src/eval/evaluate.js'
 import { loadModel } from '../../src/generate/index.js'
@@ -112,6 +113,23 @@ test('a bare --calibrate without a LUT is refused in one line', async () => {
   await assert.rejects(
     converted('stories-nolut', STORIES, { context: 32, batch: 8, calibrate: true }),
     /--calibrate tunes LUT quantization: give --lut2 and\/or --lut3 too/,
+  )
+})
+
+test('--calibrate: bare (last or before a flag) is the built-in text; a missing file is refused', async () => {
+  const flags = (...a: string[]) =>
+    optionsFromFlags(['--model', STORIES, '--output', join(tmp, 'flags'), ...a])
+  assert.equal((await flags('--calibrate')).calibrate, true)
+  const o = await flags('--calibrate', '--lut2', '6')
+  assert.equal(o.calibrate, true)
+  assert.equal(o.lut2?.bits, 6)
+  const file = join(tmp, 'cal.txt')
+  writeFileSync(file, 'text')
+  assert.equal((await flags('--calibrate', file)).calibrate, file)
+  assert.equal((await flags()).calibrate, undefined)
+  await assert.rejects(
+    flags('--calibrate', join(tmp, 'nope.txt')),
+    /--calibrate .*nope\.txt: no such text file/,
   )
 })
 

@@ -167,11 +167,19 @@ export async function optionsFromFlags(
     seed: int('seed', v.seed, 0),
     compile: v['no-compile'] ? 'never' : v['force-mlprogram-compile'] ? 'force' : 'auto',
     fp16Scale: fp16ScaleFlag(v['fp16-scale']),
-    ...(v.calibrate === undefined
-      ? {}
-      : { calibrate: v.calibrate === '' ? true : resolve(v.calibrate) }),
+    ...(v.calibrate === undefined ? {} : { calibrate: calibrateFlag(v.calibrate) }),
     quiet: v.quiet,
   }
+}
+
+/** `--calibrate` with no value: the built-in text; else a text file that must exist now. */
+function calibrateFlag(v: string): string | true {
+  if (v === '') return true
+  if (!existsSync(v) || !statSync(v).isFile())
+    throw new UsageError(
+      `--calibrate ${v}: no such text file; give a UTF-8 text, or no value for the built-in one`,
+    )
+  return resolve(v)
 }
 
 function fp16ScaleFlag(v: string | undefined): 'auto' | number | undefined {
