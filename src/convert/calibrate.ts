@@ -118,10 +118,12 @@ export async function calibrate(
   }
   const t = performance.now()
   const ids = await calibrationTokens(parts, file)
+  const what = file ?? 'the built-in text'
+  // One fp16 decode step per token: a minute for a 135M model, so say so before it starts.
+  note?.(`calibration: running ${ids.length} tokens of ${what} through the fp16 model`)
   const imp = measureImportance(parts, ids)
   note?.(
-    `calibration: ${ids.length} tokens of ${file ?? 'the built-in text'}, ${imp.size} projections ` +
-      `(${((performance.now() - t) / 1000).toFixed(1)} s)`,
+    `calibration: ${imp.size} projections measured (${((performance.now() - t) / 1000).toFixed(1)} s)`,
   )
   return imp
 }
