@@ -1,6 +1,7 @@
 // Node-API binding of the palettization kernel:
 //   palettizeGroups(src: Uint16Array (fp16 bits) | Float32Array, bits, groupElems, g0, g1,
-//                   out: Uint8Array, lut: Uint16Array, err: Float64Array): void
+//                   out: Uint8Array, lut: Uint16Array, err: Float64Array,
+//                   importance?: Float64Array (per element of an output channel)): void
 // Arrays may live in SharedArrayBuffers (worker threads call it on the same job).
 #include <node_api.h>
 
@@ -25,10 +26,10 @@ static int integer(napi_env env, napi_value v, double *out) {
 }
 
 static napi_value PalettizeGroups(napi_env env, napi_callback_info info) {
-  size_t argc = 8;
-  napi_value argv[8];
-  if (napi_get_cb_info(env, info, &argc, argv, NULL, NULL) != napi_ok || argc != 8)
-    return fail(env, "palettizeGroups: expected 8 arguments");
+  size_t argc = 9;
+  napi_value argv[9];
+  if (napi_get_cb_info(env, info, &argc, argv, NULL, NULL) != napi_ok || argc < 8 || argc > 9)
+    return fail(env, "palettizeGroups: expected 8 or 9 arguments");
   void *src, *out, *lut, *err;
   size_t n_src, n_out, n_lut, n_err;
   double bits, ge, g0, g1;
@@ -49,9 +50,20 @@ static napi_value PalettizeGroups(napi_env env, napi_callback_info info) {
   if (e == 0 || lo > hi || hi > n_src / e || hi * e * (size_t)b > n_out * 8 ||
       hi > n_lut >> b || hi > n_err / 2)
     return fail(env, "palettizeGroups: groups out of the arrays' bounds");
+  void *imp = NULL;
+  size_t period = 0;
+  napi_valuetype t = napi_undefined;
+  if (argc == 9 && napi_typeof(env, argv[8], &t) != napi_ok)
+    return fail(env, "palettizeGroups: cannot read importance");
+  if (argc == 9 && t != napi_undefined && t != napi_null) {
+    if (!typed(env, argv[8], napi_float64_array, &imp, &period))
+      return fail(env, "palettizeGroups: importance must be a Float64Array");
+    if (period == 0 || e % period != 0)
+      return fail(env, "palettizeGroups: importance length must divide groupElems");
+  }
   const uint16_t *src16 = f32 ? NULL : src;
   const uint32_t *src32 = f32 ? src : NULL;
-  if (!palettize_groups(src16, src32, b, e, lo, hi, out, lut, err))
+  if (!palettize_groups(src16, src32, b, e, lo, hi, out, lut, err, imp, period))
     return fail(env, "palettizeGroups: out of memory");
   return NULL;
 }

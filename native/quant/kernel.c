@@ -9,6 +9,7 @@
 
 typedef struct {
   uint32_t count[65536];
+  double weight[65536]; // summed importance per bit pattern (weighted jobs only)
   uint32_t seen[2048];
   uint16_t halves[65536];
   uint8_t index_of_half[65536];
@@ -134,30 +135,57 @@ static const uint16_t *halves_at(const source_t *src, size_t i, size_t n, uint16
   return buf;
 }
 
-static void emit(scratch_t *s, int u, uint32_t h, uint32_t c) {
+static void emit(scratch_t *s, int u, uint32_t h, double c) {
   double x = half_to_double(h);
   s->halves[u] = (uint16_t)h;
   s->v[u] = x;
-  s->s0[u + 1] = s->s0[u] + (double)c;
-  s->s1[u + 1] = s->s1[u] + (double)c * x;
-  s->s2[u + 1] = s->s2[u] + (double)c * x * x;
+  s->s0[u + 1] = s->s0[u] + c;
+  s->s1[u + 1] = s->s1[u] + c * x;
+  s->s2[u + 1] = s->s2[u] + c * x * x;
 }
 
-static void collect(const source_t *src, size_t start, size_t end, scratch_t *s) {
+// The weight of bit pattern h (its summed importance, or its count), cleared for the next group.
+static double take(scratch_t *s, uint32_t h, int weighted) {
+  double c = weighted ? s->weight[h] : (double)s->count[h];
+  if (weighted) s->weight[h] = 0;
+  else s->count[h] = 0;
+  return c;
+}
+
+// With `imp`, element start + i weighs imp[i mod period] instead of 1 (as kernel.ts collect).
+static void collect(const source_t *src, size_t start, size_t end, scratch_t *s, const double *imp,
+                    size_t period) {
   uint32_t *count = s->count, *seen = s->seen;
+  double *weight = s->weight;
   uint16_t buf[BLOCK];
+  size_t c = 0;
   for (size_t b = start; b < end; b += BLOCK) {
     size_t n = end - b < BLOCK ? end - b : BLOCK;
     const uint16_t *hs = halves_at(src, b, n, buf);
-    for (size_t i = 0; i < n; i++) {
-      uint32_t h = hs[i];
-      count[h]++;
-      seen[h >> 5] |= 1u << (h & 31);
+    if (imp) {
+      for (size_t i = 0; i < n; i++) {
+        uint32_t h = hs[i];
+        weight[h] += imp[c];
+        seen[h >> 5] |= 1u << (h & 31);
+        if (++c == period) c = 0;
+      }
+    } else {
+      for (size_t i = 0; i < n; i++) {
+        uint32_t h = hs[i];
+        count[h]++;
+        seen[h >> 5] |= 1u << (h & 31);
+      }
     }
   }
-  count[0] += count[0x8000];
-  if (count[0x8000] != 0) seen[0] |= 1;
-  count[0x8000] = 0;
+  if (imp) {
+    weight[0] += weight[0x8000];
+    if (weight[0x8000] != 0) seen[0] |= 1;
+    weight[0x8000] = 0;
+  } else {
+    count[0] += count[0x8000];
+    if (count[0x8000] != 0) seen[0] |= 1;
+    count[0x8000] = 0;
+  }
   seen[1024] &= ~1u;
   int u = 0;
   for (int w = 2047; w >= 1024; w--) {
@@ -167,8 +195,7 @@ static void collect(const source_t *src, size_t start, size_t end, scratch_t *s)
     while (word != 0) {
       int b = 31 - __builtin_clz(word);
       uint32_t h = ((uint32_t)w << 5) | (uint32_t)b;
-      emit(s, u++, h, count[h]);
-      count[h] = 0;
+      emit(s, u++, h, take(s, h, imp != NULL));
       word ^= 1u << b;
     }
   }
@@ -178,8 +205,7 @@ static void collect(const source_t *src, size_t start, size_t end, scratch_t *s)
     seen[w] = 0;
     while (word != 0) {
       uint32_t h = ((uint32_t)w << 5) | (uint32_t)__builtin_ctz(word);
-      emit(s, u++, h, count[h]);
-      count[h] = 0;
+      emit(s, u++, h, take(s, h, imp != NULL));
       word &= word - 1;
     }
   }
@@ -420,7 +446,8 @@ static void pack_run(packer_t *p, const source_t *src, size_t start, size_t end,
 static int is_finite_half(uint32_t h) { return (h & 0x7c00) != 0x7c00; }
 
 int palettize_groups(const uint16_t *src16, const uint32_t *src32, int bits, size_t group_elems,
-                     size_t g0, size_t g1, uint8_t *out, uint16_t *lut, double *err) {
+                     size_t g0, size_t g1, uint8_t *out, uint16_t *lut, double *err,
+                     const double *importance, size_t period) {
   source_t src_ = {src16, src32};
   const source_t *src = &src_;
   scratch_t *s = get_scratch();
@@ -440,7 +467,7 @@ int palettize_groups(const uint16_t *src16, const uint32_t *src32, int bits, siz
       start = 0;
       end = group_elems;
     }
-    collect(&view, start, end, s);
+    collect(&view, start, end, s, importance, period);
     double signal = s->s2[s->u];
     int finite = is_finite_half(s->halves[0]) && is_finite_half(s->halves[s->u - 1]);
     if (!finite) {

@@ -24,6 +24,8 @@ export type Quantizer = (
   shape: number[],
   spec: LutSpec,
   name: string,
+  /** Per input channel k-means weights (calibration), or undefined for data-free k-means. */
+  importance?: Float64Array,
 ) => Palettized
 
 /** A weight as the graph sees it: dense fp16, or LUT indices + table. */
@@ -44,6 +46,8 @@ export class WeightBank {
   readonly #cache = new Map<string, GraphWeight>()
   /** SQNR of every palettized weight, filled in as the package is written. */
   readonly quantReports: QuantReport[] = []
+  /** Calibration: per checkpoint weight, its input channels' importance (convert/calibrate.ts). */
+  importance?: Map<string, Float64Array>
 
   constructor(
     readonly ckpt: Checkpoint,
@@ -105,7 +109,10 @@ export class WeightBank {
     let taken = 0
     const get = () => {
       if (!memo) {
-        memo = this.quantize!(read(), shape, spec, name)
+        // Only projections (1×1 convs, rank 4) have measured inputs: a tied head's embeddings
+        // used by gather (rank 2) keep data-free k-means.
+        const imp = shape.length === 4 ? this.importance?.get(name) : undefined
+        memo = this.quantize!(read(), shape, spec, name, imp)
         this.quantReports.push({
           name,
           shape,

@@ -26,6 +26,7 @@ import { metaYaml, modelDisplayName } from './meta.js'
 import { partNames } from './names.js'
 import { checkWeights } from './weights-check.js'
 import { writeTokenizerFiles } from './tokenizer-files.js'
+import { calibrate } from './calibrate.js'
 import { chooseScale, measureResidualPeak, TARGET_PEAK, type PreflightResult } from './preflight.js'
 import { loadTokenizer } from '../tokenizer/load.js'
 import { lutPolicy, type LutSpec as QuantLutSpec } from '../quant/index.js'
@@ -55,6 +56,8 @@ export interface ConvertOptions {
   commandLine?: string
   /** fp16 remedy: 'auto' runs the preflight and scales when needed; a number is α itself. */
   fp16Scale?: 'auto' | number
+  /** Calibration-aware LUTs (convert/calibrate.ts): a text file, or true for the built-in text. */
+  calibrate?: string | true
 }
 
 /** ANEMLL's convert_model.sh defaults (the CLI's flags default to these too). */
@@ -205,6 +208,10 @@ export async function convert(
     fp16 = await fp16Remedy(parts, o.fp16Scale, report)
     parts.residualScale = fp16.scale
   }
+  if (o.calibrate)
+    bank.importance = await calibrate(parts, o.calibrate === true ? undefined : o.calibrate, (t) =>
+      report.note?.(t),
+    )
   const results: PartResult[] = []
   const packagePaths: string[] = []
 

@@ -8,6 +8,7 @@
 // stream α times smaller.
 import { createState, loadFunction, makeTensor } from '../runtime/index.js'
 import type { Tensor } from '../runtime/index.js'
+import type { CoreMLModel } from '../package/model.js'
 import { monolithicModel, type PartOptions } from './parts.js'
 
 /** Peak |residual| we aim for after scaling (ANEMLL's rule of thumb: α = 50000 / peak). */
@@ -34,35 +35,48 @@ function peakOf(t: Tensor): number {
 }
 
 /**
+ * Runs `tokens` one by one through `model`'s infer function (a monolithic fp16 build), in windows
+ * of `context` tokens each from an empty cache, reporting the watched vars to `onVar`.
+ */
+export function runTokens(
+  model: CoreMLModel,
+  context: number,
+  tokens: number[],
+  watch: (name: string) => boolean,
+  onVar: (name: string, value: Tensor) => void,
+): void {
+  const infer = loadFunction(model, 'infer')
+  let state = createState(infer)
+  tokens.forEach((tok, i) => {
+    const pos = i % context
+    if (pos === 0 && i > 0) state = createState(infer)
+    const mask = new Float32Array(context).map((_, j) => (j <= pos ? 0 : -Infinity))
+    infer.run(
+      {
+        input_ids: makeTensor('int32', [1, 1], [tok]),
+        position_ids: makeTensor('int32', [1], [pos]),
+        causal_mask: makeTensor('fp16', [1, 1, 1, context], mask),
+        current_pos: makeTensor('int32', [1], [pos]),
+      },
+      state,
+      { watch, onVar },
+    )
+  })
+}
+
+/**
  * Runs `tokens` one by one through an in-memory fp16 build of the whole model (no LUT) and
  * reports the residual stream's peak. `parts.weights` may already carry a scale.
  */
 export function measureResidualPeak(parts: PartOptions, tokens: number[]): PreflightResult {
   const model = monolithicModel({ ...parts, lut: {}, argmax: false })
-  const infer = loadFunction(model, 'infer')
-  const state = createState(infer)
   const C = parts.context
   let peak = 0
   let overflowAt: string | undefined
-  tokens.slice(0, C).forEach((tok, pos) => {
-    const mask = new Float32Array(C).map((_, j) => (j <= pos ? 0 : -Infinity))
-    infer.run(
-      {
-        input_ids: makeTensor('int32', [1, 1], [tok]),
-        position_ids: makeTensor('int32', [1], [pos]),
-        causal_mask: makeTensor('fp16', [1, 1, 1, C], mask),
-        current_pos: makeTensor('int32', [1], [pos]),
-      },
-      state,
-      {
-        watch: isResidual,
-        onVar: (name, value) => {
-          const p = peakOf(value)
-          if (!(p <= FP16_MAX) && !overflowAt) overflowAt = name
-          if (!(p <= peak)) peak = Number.isNaN(p) ? Infinity : p
-        },
-      },
-    )
+  runTokens(model, C, tokens.slice(0, C), isResidual, (name, value) => {
+    const p = peakOf(value)
+    if (!(p <= FP16_MAX) && !overflowAt) overflowAt = name
+    if (!(p <= peak)) peak = Number.isNaN(p) ? Infinity : p
   })
   return overflowAt ? { peak: Infinity, overflowAt } : { peak }
 }

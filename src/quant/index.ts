@@ -27,7 +27,10 @@ export function palettizer(
   values: Float32Array,
   shape: number[],
   spec: { bits: number; groupSize: number },
+  name?: string,
+  importance?: Float64Array,
 ) => Palettized {
   // palettize validates the bits (UsageError), so the wider spec type is safe to pass on.
-  return (values, shape, spec) => palettize(values, shape, spec as LutSpec)
+  return (values, shape, spec, _name, importance) =>
+    palettize(values, shape, spec as LutSpec, importance ? { importance } : {})
 }

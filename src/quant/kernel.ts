@@ -2,6 +2,8 @@
 // pattern (a counting sort; no comparison sort), run 1-D k-means on the weighted distinct values,
 // round the LUT to fp16, map every distinct value to its nearest LUT entry, then write the packed
 // indices. Groups are independent, so any split of the groups over threads gives the same bytes.
+// With importance weights (calibration, see calibrate.ts) a value's weight in the k-means is the
+// sum of its elements' importances instead of its count: the same code, weighted sums.
 import { floatsToHalfs, floatToHalf, halfsToFloats } from '../util/fp16.js'
 import { kmeans1d, KMeansScratch, type Prefix } from './kmeans1d.js'
 
@@ -21,12 +23,19 @@ export interface GroupJob {
   readonly lut: Uint16Array
   /** Per group: [Σx², Σ(x − x̂)²]; NaN in the first slot marks a group with NaN or ±Inf. */
   readonly err: Float64Array
+  /**
+   * Importance of each element by its place within an output channel (length = elements per
+   * output channel; positive), or undefined for every weight counting once (data-free).
+   */
+  readonly importance?: Float64Array
 }
 
 /** Per-thread scratch: histogram, distinct values with prefix sums, k-means state. */
 export class GroupScratch implements Prefix {
   u = 0
   readonly count = new Uint32Array(65536)
+  /** Summed importance per bit pattern (weighted jobs only). */
+  readonly weight = new Float64Array(65536)
   readonly seen = new Uint32Array(2048)
   /** fp16 bits of the distinct values, ascending by value. */
   readonly halves = new Uint16Array(65536)
@@ -44,7 +53,7 @@ export class GroupScratch implements Prefix {
   groupHalves = new Uint16Array(0)
 }
 
-/** Appends distinct value `h` (seen `c` times) to the sorted list and its prefix sums. */
+/** Appends distinct value `h` (of total weight `c`) to the sorted list and its prefix sums. */
 function emit(s: GroupScratch, u: number, h: number, c: number): void {
   const x = HALF_TO_FLOAT[h]
   s.halves[u] = h
@@ -58,40 +67,62 @@ function emit(s: GroupScratch, u: number, h: number, c: number): void {
  * Histograms src[start, end) by bit pattern and reads the distinct values back in ascending
  * order: negatives are the patterns 0xffff down to 0x8001, then 0x0000 up to 0x7fff (-0 counts
  * as +0). The bitmap of seen patterns is set without a branch (first sightings are unpredictable).
+ * With `importance`, element start + i weighs importance[i mod its length] instead of 1.
  */
-export function collect(src: Uint16Array, start: number, end: number, s: GroupScratch): void {
-  const { count, seen } = s
-  for (let i = start; i < end; i++) {
-    const h = src[i]
-    count[h]++
-    seen[h >>> 5] |= 1 << (h & 31)
+export function collect(
+  src: Uint16Array,
+  start: number,
+  end: number,
+  s: GroupScratch,
+  importance?: Float64Array,
+): void {
+  const { count, seen, weight } = s
+  if (importance) {
+    const period = importance.length
+    for (let i = start, c = 0; i < end; i++) {
+      const h = src[i]
+      weight[h] += importance[c]
+      seen[h >>> 5] |= 1 << (h & 31)
+      if (++c === period) c = 0
+    }
+    weight[0] += weight[0x8000]
+    if (weight[0x8000] !== 0) seen[0] |= 1
+    weight[0x8000] = 0
+  } else {
+    for (let i = start; i < end; i++) {
+      const h = src[i]
+      count[h]++
+      seen[h >>> 5] |= 1 << (h & 31)
+    }
+    count[0] += count[0x8000]
+    if (count[0x8000] !== 0) seen[0] |= 1
+    count[0x8000] = 0
   }
-  count[0] += count[0x8000]
-  if (count[0x8000] !== 0) seen[0] |= 1
-  count[0x8000] = 0
+  // Weighted jobs read `weight`, the others `count`; both are zero again once read.
+  const w = importance ? weight : count
   seen[1024] &= ~1
   let u = 0
-  for (let w = 2047; w >= 1024; w--) {
-    let word = seen[w]
+  for (let k = 2047; k >= 1024; k--) {
+    let word = seen[k]
     if (word === 0) continue
-    seen[w] = 0
+    seen[k] = 0
     while (word !== 0) {
       const b = 31 - Math.clz32(word)
-      const h = (w << 5) | b
-      emit(s, u++, h, count[h])
-      count[h] = 0
+      const h = (k << 5) | b
+      emit(s, u++, h, w[h])
+      w[h] = 0
       word ^= 1 << b
     }
   }
-  for (let w = 0; w < 1024; w++) {
-    let word = seen[w]
+  for (let k = 0; k < 1024; k++) {
+    let word = seen[k]
     if (word === 0) continue
-    seen[w] = 0
+    seen[k] = 0
     while (word !== 0) {
       const low = word & -word
-      const h = (w << 5) | (31 - Math.clz32(low))
-      emit(s, u++, h, count[h])
-      count[h] = 0
+      const h = (k << 5) | (31 - Math.clz32(low))
+      emit(s, u++, h, w[h])
+      w[h] = 0
       word ^= low
     }
   }
@@ -194,7 +225,7 @@ export function palettizeGroups(job: GroupJob, g0: number, g1: number, s: GroupS
       src = floatsToHalfs(src.subarray(start, start + groupElems), s.groupHalves)
       start = 0
     }
-    collect(src, start, start + groupElems, s)
+    collect(src, start, start + groupElems, s, job.importance)
     let signal = s.s2[s.u]
     if (!isFiniteHalf(s.halves[0]) || !isFiniteHalf(s.halves[s.u - 1])) {
       signal = NaN // reported by the caller; indices and LUT stay zero

@@ -13,6 +13,7 @@ interface Addon {
     out: Uint8Array,
     lut: Uint16Array,
     err: Float64Array,
+    importance?: Float64Array,
   ): void
 }
 
@@ -30,6 +31,8 @@ export const kernelName = (): string => (nativeKernel() ? 'native' : 'typescript
 /** Runs groups [g0, g1) of `job` on the native kernel when there is one, else in TypeScript. */
 export function runGroups(job: GroupJob, g0: number, g1: number, scratch: GroupScratch): void {
   const k = nativeKernel()
-  if (k) k.palettizeGroups(job.src, job.bits, job.groupElems, g0, g1, job.out, job.lut, job.err)
-  else palettizeGroups(job, g0, g1, scratch)
+  if (k) {
+    const { src, bits, groupElems, out, lut, err, importance } = job
+    k.palettizeGroups(src, bits, groupElems, g0, g1, out, lut, err, importance)
+  } else palettizeGroups(job, g0, g1, scratch)
 }

@@ -23,6 +23,12 @@ export interface Palettized {
 export interface PalettizeOptions {
   /** Threads to use, this one included (default: every core). Results do not depend on it. */
   threads?: number
+  /**
+   * Calibration-aware k-means: the importance of each input position (one positive value per
+   * element of an output channel, e.g. E[x_c²] of a projection's input), which weighs every
+   * weight w[o, c] in its group's k-means instead of counting it once. Omitted: data-free.
+   */
+  importance?: Float64Array
 }
 
 /** Below this many weights the workers' overhead is not worth it. */
@@ -118,6 +124,13 @@ export function palettize(
       `weight has ${weight.length} values, shape [${shape.join(', ')}] needs ${n}`,
     )
   }
+  const imp = opts.importance
+  if (imp && (imp.length !== n / shape[0] || !imp.every((x) => x > 0 && x < Infinity))) {
+    throw new UsageError(
+      `importance for a [${shape.join(', ')}] weight must hold ${n / shape[0]} positive finite ` +
+        `values (one per element of an output channel), got ${imp.length}`,
+    )
+  }
   const threads = Math.max(1, Math.floor(opts.threads ?? defaultThreads()))
   const shared = threads > 1 && n >= PARALLEL_MIN && groups > 8
   const entries = 2 ** spec.bits
@@ -129,6 +142,7 @@ export function palettize(
     out: alloc(Uint8Array, Math.ceil((n * spec.bits) / 8), shared, 'out'),
     lut: alloc(Uint16Array, 2 * groups * entries, shared, 'lut'),
     err: alloc(Float64Array, 16 * groups, shared, 'err'),
+    ...(imp ? { importance: imp } : {}),
   }
   scratch ??= new GroupScratch()
   runJob(job, shared ? threads : 1, scratch)

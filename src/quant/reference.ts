@@ -1,6 +1,7 @@
 // The palettizer written plainly, for tests to check the fast path against: per group, sort the
 // fp16-rounded values, solve 1-D k-means exactly with the textbook O(k·n²) dynamic program over
 // the distinct values, round the centroids to fp16, and give every weight its nearest entry.
+// With importance, a distinct value's weight is the sum of its elements' importances, not a count.
 // Slow (seconds for a few thousand distinct values per group); never used by the converter.
 import { constant } from '../mil/builder.js'
 import { tensor } from '../mil/types.js'
@@ -70,6 +71,7 @@ export function palettizeReference(
   weight: Float32Array,
   shape: readonly number[],
   spec: LutSpec,
+  importance?: Float64Array,
 ): Palettized {
   const { groups, groupElems, lutShape } = lutLayout(shape, spec)
   const entries = 2 ** spec.bits
@@ -77,16 +79,20 @@ export function palettizeReference(
   const lut: number[] = []
   let signal = 0
   let noise = 0
+  const imp = (i: number) => (importance ? importance[i % importance.length] : 1)
   for (let g = 0; g < groups; g++) {
     const xs = Array.from(weight.subarray(g * groupElems, (g + 1) * groupElems), toHalf)
-    const sorted = [...xs].sort((a, b) => a - b)
+    // Stable sort by value: equal values sum their importances in element order, as the kernel.
+    const order = xs.map((_, i) => i).sort((a, b) => xs[a] - xs[b] || a - b)
     const distinct: number[] = []
     const counts: number[] = []
-    for (const x of sorted) {
-      if (distinct.length > 0 && distinct[distinct.length - 1] === x) counts[counts.length - 1]++
+    for (const i of order) {
+      const x = xs[i]
+      if (distinct.length > 0 && distinct[distinct.length - 1] === x)
+        counts[counts.length - 1] += imp(i)
       else {
         distinct.push(x)
-        counts.push(1)
+        counts.push(imp(i))
       }
     }
     const table =
@@ -97,8 +103,8 @@ export function palettizeReference(
     xs.forEach((x, i) => {
       const j = nearest(table, x)
       indices[g * groupElems + i] = j
-      signal += x * x
-      noise += (x - table[j]) ** 2
+      signal += imp(i) * x * x
+      noise += imp(i) * (x - table[j]) ** 2
     })
   }
   const data = spec.bits === 8 ? Uint8Array.from(indices) : PackedBits.pack(indices, spec.bits)

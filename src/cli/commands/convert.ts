@@ -45,6 +45,9 @@ Options:
   --fp16-scale <auto|α>   fp16 preflight: run calibration text through the fp16 model and, if the
                           residual stream outgrows fp16, scale embeddings and o_proj/down_proj by α
                           (exact for pre-norm models); or give α (0 < α <= 1) directly
+  --calibrate [file]      calibration-aware LUTs: run the text (default: a built-in public-domain
+                          story, apart from anemll eval's) through the fp16 model and weigh each
+                          weight in the k-means by its input channel's E[x²] (docs/quantization.md)
   --seed <n>              k-means seed (default 0); same input + seed = identical files
   --no-compile            skip compiling to .mlmodelc even on macOS
   --skip-check            accepted for compatibility (anemll needs no Python dependencies)
@@ -77,6 +80,7 @@ const OPTIONS = {
   only: { type: 'string' },
   seed: { type: 'string', default: '0' },
   'fp16-scale': { type: 'string' },
+  calibrate: { type: 'string' },
   'no-compile': { type: 'boolean', default: false },
   'skip-check': { type: 'boolean', default: false },
   'dynamic-prefill-slice': { type: 'boolean', default: false },
@@ -103,7 +107,10 @@ export async function optionsFromFlags(
   argv: string[],
 ): Promise<ConvertOptions & { quiet: boolean }> {
   const { values: v, positionals } = parseFlags('convert', {
-    args: argv,
+    // A bare --calibrate (last, or before another flag) means the built-in text.
+    args: argv.map((a, i) =>
+      a === '--calibrate' && !/^[^-]/.test(argv[i + 1] ?? '') ? '--calibrate=' : a,
+    ),
     options: OPTIONS,
     allowPositionals: true,
   })
@@ -156,8 +163,19 @@ export async function optionsFromFlags(
     seed: int('seed', v.seed, 0),
     compile: v['no-compile'] ? 'never' : v['force-mlprogram-compile'] ? 'force' : 'auto',
     fp16Scale: fp16ScaleFlag(v['fp16-scale']),
+    ...(v.calibrate === undefined ? {} : { calibrate: calibrateFlag(v.calibrate) }),
     quiet: v.quiet,
   }
+}
+
+/** `--calibrate` with no value: the built-in text; else a text file that must exist now. */
+function calibrateFlag(v: string): string | true {
+  if (v === '') return true
+  if (!existsSync(v) || !statSync(v).isFile())
+    throw new UsageError(
+      `--calibrate ${v}: no such text file; give a UTF-8 text, or no value for the built-in one`,
+    )
+  return resolve(v)
 }
 
 function fp16ScaleFlag(v: string | undefined): 'auto' | number | undefined {
