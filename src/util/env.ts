@@ -6,6 +6,7 @@ export const ENV_VARS = {
   ANEMLL_THREADS: 'threads of the native kernels (default: the cores, at most 8); read in C',
   ANEMLL_NO_SIMD: 'set: the native kernels skip their AVX2 code (scalar C); read in C',
   ANEMLL_PROFILE: '1: print the time spent per op type when the process exits',
+  ANEMLL_API_KEY: 'anemll serve: the API key clients must send (as --api-key)',
   ANEMLL_CACHE: "anemll's cache folder (default ~/.cache/anemll): eval's fp16 references",
   HF_ENDPOINT: 'Hugging Face Hub address (default https://huggingface.co)',
   HF_HOME: 'Hugging Face folder (default $XDG_CACHE_HOME/huggingface, else ~/.cache/huggingface)',

@@ -1,5 +1,6 @@
 import { totalmem } from 'node:os'
 import { DEFAULTS, startServer } from '../../server/listen.js'
+import { envVar } from '../../util/env.js'
 import { UsageError } from '../../util/errors.js'
 import { parseFlags, type Command } from '../command.js'
 
@@ -81,7 +82,7 @@ export const serveCommand: Command = {
     const memory = v.memory === undefined ? defaultBudget() : Number(v.memory)
     if (!(memory > 0))
       throw new UsageError(`--memory must be a number of GiB > 0, got '${v.memory}'`)
-    const apiKey = v['api-key'] ?? process.env.ANEMLL_API_KEY
+    const apiKey = v['api-key'] ?? envVar('ANEMLL_API_KEY')
     if (apiKey === '') throw new UsageError('--api-key (or ANEMLL_API_KEY) is empty')
     const warn = (m: string) => process.stderr.write(`anemll serve: ${m}\n`)
     const running = await startServer({
