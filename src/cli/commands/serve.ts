@@ -55,7 +55,7 @@ function int(flag: string, v: string | undefined, fallback: number, min: number)
 
 export const serveCommand: Command = {
   name: 'serve',
-  summary: 'OpenAI-compatible HTTP server for converted models (any machine)',
+  summary: 'serve converted models: an OpenAI-compatible API and a web chat app (any machine)',
   get help() {
     return HELP()
   },
