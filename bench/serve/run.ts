@@ -40,7 +40,7 @@ const now = () => performance.now()
 
 // The whole run is bounded: past the budget the server is killed and the bench fails.
 let server: ChildProcess | undefined
-const deadline = setTimeout(
+setTimeout(
   () => {
     log(`bench/serve: over the ${v['budget-min']} min budget, giving up`)
     server?.kill('SIGKILL')
@@ -48,7 +48,6 @@ const deadline = setTimeout(
   },
   Number(v['budget-min']) * 60_000,
 )
-deadline.unref()
 
 const cacheRoot = join(process.env.ANEMLL_CACHE ?? join(homedir(), '.cache/anemll'), 'bench')
 // BenchModels converts any source convertOptions reads (a GGUF or a HF folder) in a child process;
@@ -109,6 +108,7 @@ interface Timed {
   decodeTps: number
   totalMs: number
   cached?: number
+  prompt?: number
 }
 
 const rate = (n: number, ms: number) => (n > 1 && ms > 0 ? ((n - 1) * 1000) / ms : 0)
@@ -149,6 +149,7 @@ async function viaApi(
     decodeTps: rate(usage.completion_tokens, last - first),
     totalMs: end - t0,
     cached: usage.prompt_tokens_details?.cached_tokens,
+    prompt: usage.prompt_tokens,
   }
 }
 
@@ -230,10 +231,12 @@ const convo: OpenAI.ChatCompletionMessageParam[] = [
   { role: 'system', content: 'You are a helpful assistant.' },
 ]
 const turns: Timed[] = []
+log('conversation')
 for (const q of QUESTIONS) {
   convo.push({ role: 'user', content: q })
   const t = await viaApi(client, convo, TURN_TOKENS)
   turns.push(t)
+  log(`  turn ${turns.length}: TTFT ${f(t.ttftMs)} ms, ${t.cached} cached`)
   convo.push({ role: 'assistant', content: t.text })
 }
 
@@ -243,6 +246,7 @@ const OVERHEAD_REPS = 20
 const cache = model.newCache()
 const overheadApi: number[] = []
 const overheadEng: number[] = []
+log('overhead')
 for (let i = 0; i < OVERHEAD_REPS + 1; i++) {
   const t0 = now()
   await client.chat.completions.create({
@@ -269,7 +273,10 @@ for (let i = 1; i <= REQUESTS; i++) {
     max_tokens: 4,
     temperature: 0,
   })
-  if (i % 50 === 0) rss.push({ at: i, mb: rssMb(pid) })
+  if (i % 50 === 0) {
+    rss.push({ at: i, mb: rssMb(pid) })
+    log(`  ${i} requests: RSS ${f(rss.at(-1)!.mb)} MB`)
+  }
 }
 const rssSecs = (now() - t4) / 1000
 const mbs = rss.map((r) => r.mb)
@@ -290,7 +297,7 @@ const rows = [
     'first-token ms in those runs (median)',
     f(median(api.map((r) => r.ttftMs))),
     f(median(eng.map((r) => r.ttftMs))),
-    'API: prompt cached',
+    `API cached tokens ${api.map((r) => r.cached).join('/')}`,
     '',
   ],
   [
@@ -302,8 +309,15 @@ const rows = [
   ],
 ]
 const turnRows = [
-  ['turn', 'TTFT ms', 'prompt cached tokens', 'reply tokens'],
-  ...turns.map((t, i) => [String(i + 1), f(t.ttftMs), String(t.cached ?? '-'), String(t.tokens)]),
+  ['turn', 'TTFT ms', 'prompt tokens', 'cached', 'fed', 'reply tokens'],
+  ...turns.map((t, i) => [
+    String(i + 1),
+    f(t.ttftMs),
+    String(t.prompt),
+    String(t.cached),
+    String(t.prompt! - t.cached!),
+    String(t.tokens),
+  ]),
 ]
 const later = turns.slice(1).map((t) => t.ttftMs)
 const rssRows = [
