@@ -13,6 +13,20 @@ export interface Command {
 const NUMBER = /^-(\d|\.\d)/
 
 /**
+ * An integer flag value ≥ `min`, or a one-line UsageError naming the flag; undefined when the
+ * flag was not given.
+ */
+export function intFlag(flag: string, v: string, min: number): number
+export function intFlag(flag: string, v: string | undefined, min: number): number | undefined
+export function intFlag(flag: string, v: string | undefined, min: number): number | undefined {
+  if (v === undefined) return undefined
+  const n = Number(v)
+  if (v.trim() === '' || !Number.isInteger(n) || n < min)
+    throw new UsageError(`--${flag} must be an integer >= ${min}, got '${v}'`)
+  return n
+}
+
+/**
  * Strict flag parsing with our own one-line UsageErrors (did-you-mean for unknown flags). A
  * negative number after a flag that takes a value is that flag's value (`--chunk -1`), so the
  * flag's own range check can say what is wrong with it.

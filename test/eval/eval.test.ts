@@ -157,7 +157,7 @@ test('eval: bad input is a one-line error naming the flag or file', async () => 
   const dir = await fp16Dir()
   const cases: [string[], RegExp][] = [
     [['eval'], /a converted folder is expected/],
-    [['eval', dir, '--max-tokens', '0'], /--max-tokens must be an integer ≥ 1, got '0'/],
+    [['eval', dir, '--max-tokens', '0'], /--max-tokens must be an integer >= 1, got '0'/],
     [['eval', dir, '--text', join(tmp, 'nope.txt')], /--text .*nope\.txt: ENOENT/],
     [
       ['eval', dir, '--prompts', join(tmp, 'nope.txt'), '--max-text-tokens', '0'],

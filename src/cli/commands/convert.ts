@@ -14,7 +14,7 @@ import { parseLutSpec, palettizer } from '../../quant/index.js'
 import { AnemllError, UsageError } from '../../util/errors.js'
 import { table } from '../../util/format.js'
 import { formatBytes, formatDuration, Progress } from '../../util/progress.js'
-import { parseFlags, type Command } from '../command.js'
+import { intFlag, parseFlags, type Command } from '../command.js'
 
 const HELP = `Usage: anemll convert --model <folder | org/name | file.gguf> --output <dir> [options]
 
@@ -95,13 +95,6 @@ const OPTIONS = {
   quiet: { type: 'boolean', default: false },
 } as const
 
-function int(flag: string, v: string, min: number): number {
-  const n = Number(v)
-  if (!Number.isInteger(n) || n < min)
-    throw new UsageError(`--${flag} must be an integer >= ${min}, got '${v}'`)
-  return n
-}
-
 /** Turns flags into checked options; every problem is one line naming the flag and the fix. */
 export async function optionsFromFlags(
   argv: string[],
@@ -133,15 +126,15 @@ export async function optionsFromFlags(
     )
   if (!v.model) throw new UsageError("--model is required. See 'anemll convert --help'.")
   if (!v.output) throw new UsageError("--output is required. See 'anemll convert --help'.")
-  const context = int('context', v.context, 1)
-  const batch = int('batch', v.batch, 1)
+  const context = intFlag('context', v.context, 1)
+  const batch = intFlag('batch', v.batch, 1)
   if (context % batch)
     throw new UsageError(
       `--context ${context} is not a multiple of --batch ${batch}; use e.g. --batch ${gcdBatch(context, batch)}`,
     )
   if (context > 16384)
     throw new UsageError(`--context ${context} exceeds the ANE's 16384 limit per dimension`)
-  const chunks = v.chunk === 'auto' ? 'auto' : int('chunk', v.chunk, 1)
+  const chunks = v.chunk === 'auto' ? 'auto' : intFlag('chunk', v.chunk, 1)
   const model = await resolveModelArg(v.model)
   const output = resolve(v.output)
   checkOutput(v.output, output, model)
@@ -154,13 +147,13 @@ export async function optionsFromFlags(
     lut2: parseLutSpec(v.lut2, '--lut2'),
     lut3: parseLutSpec(v.lut3, '--lut3'),
     chunks,
-    maxChunkMb: int('max-chunk-mb', v['max-chunk-mb'], 1),
+    maxChunkMb: intFlag('max-chunk-mb', v['max-chunk-mb'], 1),
     prefix: v.prefix,
     argmax: v.argmax,
     monolithic: v.monolithic,
-    restart: int('restart', v.restart, 1),
-    only: v.only === undefined ? undefined : int('only', v.only, 1),
-    seed: int('seed', v.seed, 0),
+    restart: intFlag('restart', v.restart, 1),
+    only: v.only === undefined ? undefined : intFlag('only', v.only, 1),
+    seed: intFlag('seed', v.seed, 0),
     compile: v['no-compile'] ? 'never' : v['force-mlprogram-compile'] ? 'force' : 'auto',
     fp16Scale: fp16ScaleFlag(v['fp16-scale']),
     ...(v.calibrate === undefined ? {} : { calibrate: calibrateFlag(v.calibrate) }),

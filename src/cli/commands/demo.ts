@@ -7,7 +7,7 @@ import { parseLutSpec, palettizer } from '../../quant/index.js'
 import { kernelInfo } from '../../runtime/native.js'
 import { UsageError } from '../../util/errors.js'
 import { formatDuration } from '../../util/progress.js'
-import { parseFlags, type Command } from '../command.js'
+import { intFlag, parseFlags, type Command } from '../command.js'
 import { GENERATION_FLAGS, generationOptions, openModel, statsLine, streamTo } from './run.js'
 
 /** The bundled checkpoint; the same relative path from src/cli/commands and dist/cli/commands. */
@@ -33,14 +33,6 @@ Options:
 
 const DEFAULTS = { prompt: 'Once upon a time', maxTokens: 400, lut: '6', context: 256, batch: 32 }
 
-function int(flag: string, v: string | undefined, fallback: number): number {
-  if (v === undefined) return fallback
-  const n = Number(v)
-  if (!Number.isInteger(n) || n < 1)
-    throw new UsageError(`--${flag} must be an integer >= 1, got '${v}'`)
-  return n
-}
-
 export const demoCommand: Command = {
   name: 'demo',
   summary: 'convert the bundled stories260K model and tell a story (offline, any machine)',
@@ -61,8 +53,8 @@ export const demoCommand: Command = {
     if (positionals.length)
       throw new UsageError(`unexpected argument '${positionals[0]}'. See 'anemll demo --help'.`)
     const gen = generationOptions(v)
-    const context = int('context', v.context, DEFAULTS.context)
-    const batch = int('batch', v.batch, DEFAULTS.batch)
+    const context = intFlag('context', v.context, 1) ?? DEFAULTS.context
+    const batch = intFlag('batch', v.batch, 1) ?? DEFAULTS.batch
     if (context % batch)
       throw new UsageError(`--context ${context} must be a multiple of --batch ${batch}`)
     const lut = parseLutSpec(v.lut, '--lut')

@@ -5,7 +5,7 @@ import { fp16Reference, readReferenceLogits, referenceKind } from '../../eval/re
 import type { Model } from '../../generate/engine.js'
 import { UsageError } from '../../util/errors.js'
 import { Progress } from '../../util/progress.js'
-import { parseFlags, type Command } from '../command.js'
+import { intFlag, parseFlags, type Command } from '../command.js'
 import { openModel } from './run.js'
 
 const ASSETS = fileURLToPath(new URL('../../../assets/eval/', import.meta.url))
@@ -42,14 +42,6 @@ Examples:
   anemll eval out/smollm2-lut4 --reference out/smollm2-fp16
   anemll eval out/smollm2-lut4 --reference HuggingFaceTB/SmolLM2-135M-Instruct --json
   anemll eval out/stories --text my.txt --max-text-tokens 2000`
-
-function count(flag: string, v: string | undefined, min: number): number | undefined {
-  if (v === undefined) return undefined
-  const n = Number(v)
-  if (v.trim() === '' || !Number.isInteger(n) || n < min)
-    throw new UsageError(`--${flag} must be an integer ≥ ${min}, got '${v}'`)
-  return n
-}
 
 function readText(flag: string, path: string): string {
   try {
@@ -118,8 +110,8 @@ export const evalCommand: Command = {
       throw new UsageError(
         `${positionals.length ? 'one' : 'a'} converted folder is expected. See 'anemll eval --help'.`,
       )
-    const maxTextTokens = count('max-text-tokens', v['max-text-tokens'], 0)
-    const maxTokens = count('max-tokens', v['max-tokens'], 1)
+    const maxTextTokens = intFlag('max-text-tokens', v['max-text-tokens'], 0)
+    const maxTokens = intFlag('max-tokens', v['max-tokens'], 1)
     const err = (s: string) => void (v.quiet || process.stderr.write(s))
     const model = await openModel(positionals[0], false)
 

@@ -2,7 +2,7 @@ import { totalmem } from 'node:os'
 import { DEFAULTS, startServer } from '../../server/listen.js'
 import { envVar } from '../../util/env.js'
 import { UsageError } from '../../util/errors.js'
-import { parseFlags, type Command } from '../command.js'
+import { intFlag, parseFlags, type Command } from '../command.js'
 
 const GiB = 1024 ** 3
 /** Default memory budget: half the machine's memory. */
@@ -45,14 +45,6 @@ Examples:
   curl http://127.0.0.1:8080/v1/chat/completions -H 'Content-Type: application/json' \\
     -d '{"model": "qwen3", "messages": [{"role": "user", "content": "Hi!"}]}'`
 
-function int(flag: string, v: string | undefined, fallback: number, min: number): number {
-  if (v === undefined) return fallback
-  const n = Number(v)
-  if (v.trim() === '' || !Number.isInteger(n) || n < min)
-    throw new UsageError(`--${flag} must be an integer >= ${min}, got '${v}'`)
-  return n
-}
-
 export const serveCommand: Command = {
   name: 'serve',
   summary: 'serve converted models: an OpenAI-compatible API and a web chat app (any machine)',
@@ -90,12 +82,12 @@ export const serveCommand: Command = {
       modelsDir: v.models,
       metas: v.meta,
       host: v.host,
-      port: int('port', v.port, DEFAULTS.port, 0),
+      port: intFlag('port', v.port, 0) ?? DEFAULTS.port,
       apiKey,
       cors: v.cors,
-      queue: int('queue', v.queue, DEFAULTS.queue, 0),
+      queue: intFlag('queue', v.queue, 0) ?? DEFAULTS.queue,
       memoryBudget: memory * GiB,
-      promptCaches: int('prompt-caches', v['prompt-caches'], DEFAULTS.promptCaches, 1),
+      promptCaches: intFlag('prompt-caches', v['prompt-caches'], 1) ?? DEFAULTS.promptCaches,
       warn,
       log: warn,
       observe: ({ model, result: { stats: s } }) =>
